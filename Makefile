@@ -1,0 +1,42 @@
+# One command to run, one to test.  Both create .venv from pyproject.toml when needed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DATA ?= data
+
+.PHONY: run test lint types unit bench clean setup browser
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/motcua --config config.yaml demo --data-dir $(DATA) --host $(HOST) --port $(PORT)
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check server kiosk display tests benchmarks
+	$(BIN)/ruff format --check server kiosk display tests benchmarks
+
+types: $(STAMP)
+	$(BIN)/mypy server kiosk display
+
+unit: $(STAMP) browser
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test: lint types unit
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

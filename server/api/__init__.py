@@ -1,0 +1,57 @@
+"""HTTP JSON API under /api/v1: thin handlers — parse, authorize, call the domain,
+serialize, publish after commit.  Errors become ``{"error": {"code", "message"}}`` here
+and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import MotcuaError
+
+log = logging.getLogger(__name__)
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def error_response(
+    http_status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> tuple[Response, int]:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    return jsonify(body), http_status
+
+
+def _on_domain_error(exc: MotcuaError):
+    resp, status = error_response(exc.status, exc.code, exc.message, exc.details)
+    retry = exc.details.get("retry_after")
+    if retry:
+        resp.headers["Retry-After"] = str(int(retry) + 1)
+    return resp, status
+
+
+def _on_http_error(exc: HTTPException):
+    if not request.path.startswith("/api/"):
+        return exc
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(exc.code or 500, code, exc.description or exc.name or "error")
+
+
+def _on_unexpected(exc: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    if request.path.startswith("/api/"):
+        return error_response(500, "internal_error", "Lỗi máy chủ; xin thử lại.")
+    return "Lỗi máy chủ", 500
+
+
+def register(app: Flask) -> None:
+    from . import audio, counters, openapi, public, tickets  # noqa: F401  (routes register on import)
+
+    app.register_blueprint(api)
+    app.register_error_handler(MotcuaError, _on_domain_error)
+    app.register_error_handler(HTTPException, _on_http_error)
+    app.register_error_handler(Exception, _on_unexpected)

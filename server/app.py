@@ -1,0 +1,106 @@
+"""The application factory (Flask tutorial style): nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from . import config as config_mod
+from .clock import Clock
+from .config import Config
+from .ratelimit import RateLimiter
+from .store import Database, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """Everything a request handler needs, attached once to the app."""
+
+    cfg: Config
+    db: Database
+    clock: Clock
+    data_dir: Path
+    limits: dict[str, RateLimiter] = field(default_factory=dict)
+    realtime: Any = None  # server.realtime.Realtime
+    announcer: Any = None  # server.announce.Announcer
+
+    def now(self):
+        return self.clock.now()
+
+
+def ctx() -> Context:
+    return current_app.extensions["motcua"]
+
+
+def _secret_key(data_dir: Path, cfg: Config) -> str:
+    if cfg.secret_key:
+        return cfg.secret_key
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def create_app(
+    config: Config | str | Path = "config.yaml",
+    data_dir: str | Path = "data",
+    *,
+    clock: Clock | None = None,
+    async_mode: str = "threading",
+    testing: bool = False,
+    seed: bool = True,
+) -> Flask:
+    cfg = config if isinstance(config, Config) else config_mod.load(config)
+    data = Path(data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    db = Database(data / "motcua.sqlite3")
+    migrate(db)
+    clk = clock or Clock()
+    if seed:
+        from .seed import seed_if_empty
+
+        seed_if_empty(db, cfg, clk.now())
+
+    app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
+    app.config.update(
+        SECRET_KEY=_secret_key(data, cfg),
+        TESTING=testing,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    context = Context(cfg=cfg, db=db, clock=clk, data_dir=data)
+    context.limits = {
+        "public": RateLimiter(limit=120, per_seconds=60),
+        "login": RateLimiter(limit=10, per_seconds=300),
+    }
+    app.extensions["motcua"] = context
+
+    from .announce import Announcer
+
+    context.announcer = Announcer(cfg, data / "audio")
+
+    from .api import register as register_api
+
+    register_api(app)
+
+    from .web import register as register_web
+
+    register_web(app)
+
+    from .realtime import init_realtime
+
+    context.realtime = init_realtime(app, async_mode=async_mode)
+    return app

@@ -1,0 +1,295 @@
+"""The `motcua` command.  Secrets a command creates go alone to stdout (so scripts can
+capture them); every other message goes to stderr."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import accounts
+from . import config as config_mod
+from .clock import Clock
+from .errors import MotcuaError
+
+log = logging.getLogger(__name__)
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def db_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--config and --data-dir, defaulting to MOTCUA_CONFIG / MOTCUA_DATA_DIR."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=lambda: os.environ.get("MOTCUA_CONFIG", "config.yaml"),
+        show_default="config.yaml",
+        help="Configuration file (env MOTCUA_CONFIG).",
+    )
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False),
+        default=lambda: os.environ.get("MOTCUA_DATA_DIR", "data"),
+        show_default="data",
+        help="Folder of the SQLite database, generated secrets and audio cache (env MOTCUA_DATA_DIR).",
+    )
+    @functools.wraps(fn)
+    def inner(*args: Any, config_path: str, data_dir: str, **kwargs: Any) -> Any:
+        try:
+            cfg = config_mod.load(config_path)
+        except config_mod.ConfigError as exc:
+            raise click.ClickException(f"configuration error: {exc}") from None
+        return fn(*args, cfg=cfg, config_path=config_path, data_dir=Path(data_dir), **kwargs)
+
+    return inner
+
+
+def _database(cfg: config_mod.Config, data_dir: Path):
+    from .seed import seed_if_empty
+    from .store import Database, migrate
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(data_dir / "motcua.sqlite3")
+    migrate(db)
+    seed_if_empty(db, cfg, Clock().now())
+    return db
+
+
+def _domain(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MotcuaError as exc:
+            raise click.ClickException(exc.message) from None
+
+    return inner
+
+
+@click.group(help="motcua — queue tickets, hall boards and dossier status for one-stop centers.")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command("check-config", help="Validate the configuration file and exit.")
+@db_options
+def check_config(cfg, config_path, data_dir) -> None:
+    _say(
+        f"{config_path}: OK — {len(cfg.services)} services, {len(cfg.counters)} counters, "
+        f"time zone {cfg.timezone}"
+    )
+
+
+@main.command(
+    "apply-config", help="Re-apply the config's seed (services, counters) to the database."
+)
+@db_options
+@_domain
+def apply_config(cfg, config_path, data_dir) -> None:
+    from .seed import apply_config as apply
+
+    db = _database(cfg, data_dir)
+    apply(db, cfg, Clock().now())
+    _say(f"applied {len(cfg.services)} services and {len(cfg.counters)} counters")
+
+
+@main.group(help="Staff accounts.")
+def user() -> None:
+    pass
+
+
+@user.command(
+    "add", help="Create a staff account. The password is read from stdin when it is not a terminal."
+)
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(["staff", "supervisor", "admin"]),
+    default="staff",
+    show_default=True,
+)
+@click.option("--name", "full_name", default="", help="Full name shown in reports.")
+@click.option(
+    "--counter",
+    "counters",
+    type=int,
+    multiple=True,
+    help="A counter this staff member works at (repeatable).",
+)
+@click.option("--password", default=None, help="The password (prefer stdin or the prompt).")
+@db_options
+@_domain
+def user_add(username, role, full_name, counters, password, cfg, config_path, data_dir) -> None:
+    if password is None:
+        if sys.stdin.isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+    db = _database(cfg, data_dir)
+    accounts.add_user(
+        db, username, role, password, Clock().now(), full_name=full_name, counters=counters
+    )
+    _say(f"created {role} {username}")
+
+
+@user.command("token", help="Create an API token for a user; prints it once on stdout.")
+@click.argument("username")
+@db_options
+@_domain
+def user_token(username, cfg, config_path, data_dir) -> None:
+    db = _database(cfg, data_dir)
+    click.echo(accounts.issue_user_token(db, username, Clock().now()))
+
+
+@main.group(help="Kiosks, boards, lookup screens and counter pads.")
+def device() -> None:
+    pass
+
+
+@device.command("add", help="Register a device; prints its token once on stdout.")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["kiosk", "display", "lookup", "counter"]), required=True)
+@click.option("--zone", default=None, help="The zone a display shows (all zones when omitted).")
+@click.option("--counter", type=int, default=None, help="The counter a counter pad belongs to.")
+@click.option("--rotate", is_flag=True, help="Replace the token of an existing device.")
+@db_options
+@_domain
+def device_add(name, kind, zone, counter, rotate, cfg, config_path, data_dir) -> None:
+    db = _database(cfg, data_dir)
+    click.echo(
+        accounts.add_device(
+            db, name, kind, Clock().now(), zone=zone, counter=counter, replace=rotate
+        )
+    )
+
+
+@device.command("revoke", help="Revoke a device's token.")
+@click.argument("name")
+@db_options
+@_domain
+def device_revoke(name, cfg, config_path, data_dir) -> None:
+    db = _database(cfg, data_dir)
+    accounts.revoke_device(db, name, Clock().now())
+    _say(f"revoked {name}")
+
+
+def _serve(
+    cfg, data_dir: Path, host: str, port: int, dev: bool, banner: Callable[[], None] | None = None
+) -> None:
+    from .app import create_app
+
+    if dev:
+        app = create_app(cfg, data_dir, async_mode="threading")
+        if banner:
+            banner()
+        app.extensions["motcua.socketio"].run(
+            app,
+            host=host,
+            port=port,
+            allow_unsafe_werkzeug=True,
+            use_reloader=False,
+            log_output=False,
+        )
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("worker_class", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker")
+            self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("worker_connections", 4000)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("loglevel", "warning")
+
+        def load(self):
+            application = create_app(cfg, data_dir, async_mode="gevent")
+            if banner:
+                banner()
+            return application
+
+    _Gunicorn().run()
+
+
+@main.command(help="Run the server (gunicorn, one gevent worker; --dev for the Flask runner).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Use the threaded development server.")
+@db_options
+def serve(host, port, dev, cfg, config_path, data_dir) -> None:
+    _database(cfg, data_dir)
+    _serve(cfg, data_dir, host, port, dev)
+
+
+@main.command(help="Run the server with demo accounts and devices, printing the URLs and logins.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Use the threaded development server.")
+@db_options
+def demo(host, port, dev, cfg, config_path, data_dir) -> None:
+    from .seed import demo_accounts
+
+    db = _database(cfg, data_dir)
+    logins, devices = demo_accounts(db, cfg, Clock().now())
+    base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    tokens = {d.name: d.token for d in devices}
+
+    def banner() -> None:
+        lines = [
+            "",
+            "=" * 72,
+            f"  {cfg.center_name}",
+            "=" * 72,
+            f"  Kiosk (lấy số):        {base}/kiosk/pair?token={tokens['kiosk-1']}",
+            f"  Board (bảng hiển thị): {base}/board/pair?token={tokens['board-all']}",
+            f"  Lookup (tra cứu):      {base}/lookup/pair?token={tokens['lookup-1']}",
+            f"  Staff (quầy):          {base}/staff",
+            f"  Supervisor / admin:    {base}/admin",
+            f"  API:                   {base}/api/v1/openapi.json",
+            "",
+            "  Demo logins (password: " + logins[0].password + "):",
+        ]
+        lines += [
+            f"    {login.username:<10} {login.role:<10} counters {list(login.counters) or 'all'}"
+            for login in logins
+        ]
+        lines += ["", "  Devices (tokens rotate at every demo start):"]
+        lines += [f"    {d.name:<10} {d.kind:<8} {d.token}" for d in devices]
+        lines += ["=" * 72, ""]
+        click.echo("\n".join(lines))
+
+    _serve(cfg, data_dir, host, port, dev, banner)
+
+
+@main.command(
+    help="Replay a simulated day through the real queue engine and print wait statistics."
+)
+@click.option("--visitors", default=300, show_default=True, type=int)
+@click.option("--seed", "rng_seed", default=7, show_default=True, type=int)
+@db_options
+def simulate(visitors, rng_seed, cfg, config_path, data_dir) -> None:
+    from .simulate import format_report, run_day
+
+    report = run_day(cfg, data_dir / "simulation", visitors=visitors, seed=rng_seed)
+    click.echo(format_report(report))
+
+
+if __name__ == "__main__":
+    main()

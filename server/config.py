@@ -1,0 +1,430 @@
+"""Configuration: defaults → config.yaml (validated) → environment overrides.
+
+A bad file must stop the server with a message that names the key and the problem,
+so every reader below goes through ``_Reader``, which knows the dotted path it is at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_CODE = re.compile(r"^[A-Za-z0-9_]{1,16}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class PriorityClass:
+    code: str
+    name_vi: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class Hours:
+    days: frozenset[int]
+    sessions: tuple[tuple[time, time], ...]
+    issue_before_min: int = 30
+    stop_before_min: int = 0
+
+
+@dataclass(frozen=True)
+class ServiceSeed:
+    code: str
+    name_vi: str
+    name_en: str
+    prefix: str = ""
+    width: int = 3
+    first: int = 1
+    last: int = 999
+    daily_cap: int | None = None
+    hours: Hours | None = None
+
+
+@dataclass(frozen=True)
+class CounterSeed:
+    number: int
+    name: str
+    zone: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UserSeed:
+    username: str
+    role: str
+    password: str
+    full_name: str = ""
+    counters: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Voice:
+    template: str = "Xin mời công dân có số thứ tự {number} đến quầy số {counter}"
+    number_style: str = "words"
+    zero_tens: str = "linh"
+    speed: int = 150
+    volume: int = 100
+
+
+@dataclass(frozen=True)
+class Config:
+    center_name: str
+    center_name_en: str
+    timezone: str
+    public_url: str
+    notice: str
+    hours: Hours
+    holidays: tuple[date, ...]
+    extra_workdays: tuple[date, ...]
+    recall_limit: int
+    transfer_position: str
+    priority_cap: int
+    default_service_min: float
+    estimate_window_min: int
+    priority_classes: tuple[PriorityClass, ...]
+    voice: Voice
+    paper_mm: int
+    services: tuple[ServiceSeed, ...]
+    counters: tuple[CounterSeed, ...]
+    users: tuple[UserSeed, ...] = ()
+    secret_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def priority(self, code: str) -> PriorityClass | None:
+        return next((p for p in self.priority_classes if p.code == code), None)
+
+
+class _Reader:
+    """Reads one mapping of the YAML tree, remembering where it is for error messages."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path or 'config'}: expected a mapping, got {type(data).__name__}")
+        self.data = data
+        self.path = path
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def sub(self, name: str) -> _Reader:
+        return _Reader(self.data.get(name), self.key(name))
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ..., *, required=False):
+        if name not in self.data or self.data[name] is None:
+            if required or default is ...:
+                raise ConfigError(f"{self.key(name)}: required")
+            return default
+        value = self.data[name]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) and kind is not bool:
+            raise ConfigError(f"{self.key(name)}: expected {_kind_name(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise ConfigError(
+                f"{self.key(name)}: expected {_kind_name(kind)}, got {type(value).__name__} "
+                f"({value!r})"
+            )
+        return value
+
+    def int_in(self, name: str, default: int, lo: int, hi: int) -> int:
+        value = self.get(name, int, default)
+        if not lo <= value <= hi:
+            raise ConfigError(f"{self.key(name)}: must be between {lo} and {hi}, got {value}")
+        return int(value)
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.get(name, str, default)
+        if value not in choices:
+            raise ConfigError(
+                f"{self.key(name)}: must be one of {', '.join(choices)}, got {value!r}"
+            )
+        return str(value)
+
+    def items(self, name: str) -> list[tuple[str, Any]]:
+        value = self.get(name, list, [])
+        return [(f"{self.key(name)}[{i}]", v) for i, v in enumerate(value)]
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        list: "a list",
+        dict: "a mapping",
+        bool: "true/false",
+    }
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _hhmm(value: Any, where: str) -> time:
+    if not isinstance(value, str) or not _HHMM.match(value):
+        raise ConfigError(f"{where}: expected a time HH:MM, got {value!r}")
+    h, m = value.split(":")
+    return time(int(h), int(m))
+
+
+def _date(value: Any, where: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _hours(r: _Reader, default: Hours | None) -> Hours:
+    days_raw = r.get("days", list, None)
+    if days_raw is None:
+        days = default.days if default else frozenset(range(5))
+    else:
+        bad = [d for d in days_raw if str(d).lower() not in DAY_NAMES]
+        if bad:
+            raise ConfigError(
+                f"{r.key('days')}: unknown day {bad[0]!r} (use {', '.join(DAY_NAMES)})"
+            )
+        days = frozenset(DAY_NAMES.index(str(d).lower()) for d in days_raw)
+    sessions_raw = r.get("sessions", list, None)
+    if sessions_raw is None:
+        sessions = (
+            default.sessions if default else ((time(7), time(11, 30)), (time(13, 30), time(17)))
+        )
+    else:
+        parsed = []
+        for i, pair in enumerate(sessions_raw):
+            where = f"{r.key('sessions')}[{i}]"
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise ConfigError(f'{where}: expected ["HH:MM", "HH:MM"]')
+            start, end = _hhmm(pair[0], where), _hhmm(pair[1], where)
+            if end <= start:
+                raise ConfigError(f"{where}: the session ends before it starts")
+            parsed.append((start, end))
+        parsed.sort()
+        for (_, e1), (s2, _) in zip(parsed, parsed[1:], strict=False):
+            if s2 < e1:
+                raise ConfigError(f"{r.key('sessions')}: sessions overlap")
+        sessions = tuple(parsed)
+    return Hours(
+        days=days,
+        sessions=sessions,
+        issue_before_min=r.int_in(
+            "issue_before_min", default.issue_before_min if default else 30, 0, 240
+        ),
+        stop_before_min=r.int_in(
+            "stop_before_min", default.stop_before_min if default else 0, 0, 240
+        ),
+    )
+
+
+def _services(r: _Reader, hours: Hours) -> tuple[ServiceSeed, ...]:
+    out: list[ServiceSeed] = []
+    for where, raw in r.items("services"):
+        s = _Reader(raw, where)
+        code = s.get("code", str, required=True)
+        if not _CODE.match(code):
+            raise ConfigError(f"{where}.code: letters, digits and _ only (1–16), got {code!r}")
+        if any(x.code == code for x in out):
+            raise ConfigError(f"{where}.code: duplicate service code {code!r}")
+        width = s.int_in("width", 3, 1, 6)
+        first = s.int_in("first", 1, 0, 999_999)
+        last = s.int_in("last", 10**width - 1, 0, 999_999)
+        if last < first:
+            raise ConfigError(f"{where}.last: must not be below first ({first})")
+        if len(str(last)) > width:
+            raise ConfigError(f"{where}.last: {last} does not fit in width {width}")
+        cap = s.get("daily_cap", int, None)
+        if cap is not None and cap < 1:
+            raise ConfigError(f"{where}.daily_cap: must be at least 1")
+        prefix = str(s.get("prefix", (str, int), ""))
+        if len(prefix) > 4:
+            raise ConfigError(f"{where}.prefix: at most 4 characters")
+        out.append(
+            ServiceSeed(
+                code=code,
+                name_vi=s.get("name_vi", str, required=True),
+                name_en=s.get("name_en", str, code),
+                prefix=prefix,
+                width=width,
+                first=first,
+                last=last,
+                daily_cap=cap,
+                hours=_hours(s.sub("hours"), hours) if "hours" in s.data else None,
+            )
+        )
+    return tuple(out)
+
+
+def _counters(r: _Reader, services: tuple[ServiceSeed, ...]) -> tuple[CounterSeed, ...]:
+    known = {s.code for s in services}
+    out: list[CounterSeed] = []
+    for where, raw in r.items("counters"):
+        c = _Reader(raw, where)
+        number = c.int_in("number", 0, 1, 9999)
+        if any(x.number == number for x in out):
+            raise ConfigError(f"{where}.number: duplicate counter number {number}")
+        codes = c.get("services", list, required=True)
+        for code in codes:
+            if code not in known:
+                raise ConfigError(f"{where}.services: unknown service {code!r}")
+        out.append(
+            CounterSeed(
+                number=number,
+                name=c.get("name", str, f"Quầy {number}"),
+                zone=str(c.get("zone", (str, int), "A")),
+                services=tuple(codes),
+            )
+        )
+    return tuple(out)
+
+
+def _users(r: _Reader) -> tuple[UserSeed, ...]:
+    out = []
+    for where, raw in r.items("users"):
+        u = _Reader(raw, where)
+        out.append(
+            UserSeed(
+                username=u.get("username", str, required=True),
+                role=u.choice("role", "staff", ("staff", "supervisor", "admin")),
+                password=u.get("password", str, required=True),
+                full_name=u.get("full_name", str, ""),
+                counters=tuple(u.get("counters", list, [])),
+            )
+        )
+    return tuple(out)
+
+
+def parse(data: Any, env: dict[str, str] | None = None) -> Config:
+    """Validate a loaded YAML tree into a Config (raises ConfigError naming the key)."""
+    env = dict(os.environ) if env is None else env
+    root = _Reader(data, "")
+    _check_keys(root.data)
+    center = root.sub("center")
+    tz = env.get("MOTCUA_TIMEZONE") or center.get("timezone", str, "Asia/Ho_Chi_Minh")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"center.timezone: unknown time zone {tz!r}") from None
+    public_url = env.get("MOTCUA_PUBLIC_URL") or center.get(
+        "public_url", str, "http://localhost:5000"
+    )
+    if not public_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"center.public_url: must start with http:// or https://, got {public_url!r}"
+        )
+    hours = _hours(root.sub("opening_hours"), None)
+    queue = root.sub("queue")
+    classes = []
+    for where, raw in queue.items("priority_classes"):
+        p = _Reader(raw, where)
+        code = p.get("code", str, required=True)
+        if code == "normal" or not _CODE.match(code):
+            raise ConfigError(
+                f"{where}.code: {code!r} is not allowed (letters, digits, _; not 'normal')"
+            )
+        classes.append(
+            PriorityClass(code, p.get("name_vi", str, required=True), p.get("name_en", str, code))
+        )
+    voice = root.sub("voice")
+    seed = root.sub("seed")
+    services = _services(seed, hours)
+    default_service_min = queue.get("default_service_min", float, 8.0)
+    if not 0.5 <= default_service_min <= 240:
+        raise ConfigError("queue.default_service_min: must be between 0.5 and 240")
+    template = voice.get("template", str, Voice.template)
+    if "{number}" not in template or "{counter}" not in template:
+        raise ConfigError("voice.template: must contain {number} and {counter}")
+    return Config(
+        center_name=center.get("name", str, "Trung tâm Phục vụ hành chính công"),
+        center_name_en=center.get("name_en", str, "Public Administrative Service Center"),
+        timezone=tz,
+        public_url=public_url.rstrip("/"),
+        notice=center.get("notice", str, ""),
+        hours=hours,
+        holidays=tuple(_date(v, w) for w, v in root.items("holidays")),
+        extra_workdays=tuple(_date(v, w) for w, v in root.items("extra_workdays")),
+        recall_limit=queue.int_in("recall_limit", 3, 0, 20),
+        transfer_position=queue.choice("transfer_position", "original", ("original", "back")),
+        priority_cap=queue.int_in("priority_cap", 3, 1, 100),
+        default_service_min=default_service_min,
+        estimate_window_min=queue.int_in("estimate_window_min", 60, 5, 24 * 60),
+        priority_classes=tuple(classes),
+        voice=Voice(
+            template=template,
+            number_style=voice.choice("number_style", "words", ("words", "digits")),
+            zero_tens=voice.choice("zero_tens", "linh", ("linh", "le")),
+            speed=voice.int_in("speed", 150, 80, 450),
+            volume=voice.int_in("volume", 100, 0, 200),
+        ),
+        paper_mm=_paper(root.sub("printer")),
+        services=services,
+        counters=_counters(seed, services),
+        users=_users(seed),
+        secret_key=env.get("MOTCUA_SECRET_KEY"),
+        extra={k: v for k, v in root.data.items() if k in EXTRA_SECTIONS},
+    )
+
+
+def _paper(r: _Reader) -> int:
+    value = r.get("paper_mm", int, 80)
+    if value not in (58, 80):
+        raise ConfigError(f"{r.key('paper_mm')}: must be 58 or 80, got {value}")
+    return int(value)
+
+
+_KNOWN = {
+    "center",
+    "opening_hours",
+    "holidays",
+    "extra_workdays",
+    "queue",
+    "voice",
+    "printer",
+    "seed",
+}
+#: Sections validated by the module that owns them (kept raw in Config.extra).
+EXTRA_SECTIONS = {"sms", "dossiers", "security", "reports"}
+
+
+def _check_keys(data: dict[str, Any]) -> None:
+    for key in data:
+        if key not in _KNOWN and key not in EXTRA_SECTIONS:
+            raise ConfigError(
+                f"{key}: unknown section (known: {', '.join(sorted(_KNOWN | EXTRA_SECTIONS))})"
+            )
+
+
+def load(path: str | Path, env: dict[str, str] | None = None) -> Config:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p} not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {p} is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config file {p}: not valid YAML{where}") from None
+    return parse(data, env)

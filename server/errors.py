@@ -1,0 +1,50 @@
+"""Domain errors.  Each carries a stable code and an HTTP status; the API maps them
+to ``{"error": {"code", "message"}}`` in one place (``server.api.errors``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MotcuaError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details
+
+
+class BadRequest(MotcuaError):
+    code = "bad_request"
+    status = 400
+
+
+class NotFound(MotcuaError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(MotcuaError):
+    """An invalid transition or a state that forbids the action (409)."""
+
+    code = "conflict"
+    status = 409
+
+
+class Unauthorized(MotcuaError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(MotcuaError):
+    code = "forbidden"
+    status = 403
+
+
+class RateLimited(MotcuaError):
+    code = "rate_limited"
+    status = 429

@@ -1,0 +1,114 @@
+"""Names shared by the server, the kiosk agent and the hall board.
+
+Every state, namespace and event name lives here once, so a rename is one edit and a
+client can never drift from the server.  Payload shapes are documented next to the
+event constants; the server builds them in ``server.realtime`` and the clients read
+them in ``kiosk/`` and ``display/``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TicketStatus(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+#: States in which a ticket occupies a counter.
+AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
+#: States from which nothing moves any more.
+FINAL = (TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.CANCELLED)
+
+
+class TicketAction(StrEnum):
+    """Kinds of rows in ``ticket_event`` (the append-only history)."""
+
+    ISSUE = "issue"
+    CALL = "call"
+    RECALL = "recall"
+    START = "start"
+    FINISH = "finish"
+    NO_SHOW = "no_show"
+    TRANSFER = "transfer"
+    CANCEL = "cancel"
+
+
+class CounterState(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class PauseReason(StrEnum):
+    BREAK = "break"
+    MEETING = "meeting"
+    ASSISTING = "assisting"
+    TECHNICAL = "technical"
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class DeviceKind(StrEnum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+    LOOKUP = "lookup"
+    COUNTER = "counter"
+
+
+class Channel(StrEnum):
+    """How a ticket was issued (the kiosk id is stored beside it)."""
+
+    KIOSK = "kiosk"
+    STAFF = "staff"
+    WEB = "web"
+
+
+# --- Socket.IO namespaces -------------------------------------------------------------
+NS_DISPLAY = "/display"
+NS_COUNTER = "/counter"
+NS_KIOSK = "/kiosk"
+NS_TRACK = "/track"
+
+# --- Events, server → client ------------------------------------------------------------
+#: /display on connect: {"seq": int, "calls": [call...] (newest last), "counters": [counter...],
+#:  "services": [service_summary...], "zone": str|None, "center": str, "notice": str}
+EV_SNAPSHOT = "snapshot"
+#: /display on every call and recall: {"seq", "ticket_id", "label", "counter", "counter_name",
+#:  "service", "service_name", "recall": bool, "at": ISO-8601, "text": announcement,
+#:  "audio_url": "/api/v1/audio/<key>.wav", "zone"}
+EV_CALL = "call"
+#: /display, /counter, /kiosk: {"services": [service_summary...]} whenever waiting counts move.
+EV_QUEUE = "queue"
+#: /display, /counter: {"counter": counter} whenever a counter's state or ticket changes.
+EV_COUNTER = "counter"
+#: /track: {"ticket": public ticket status} whenever the ticket's position or state moves.
+EV_TICKET = "ticket"
+#: /kiosk: {"job": print job} for a ticket issued on that kiosk.
+EV_PRINT = "print"
+#: any namespace: {"error": {"code", "message"}} before the server disconnects a client.
+EV_ERROR = "error"
+
+# --- Events, client → server ------------------------------------------------------------
+#: /display: {"after": seq} → the server emits every missed `call` in order, or a fresh
+#: `snapshot` when the gap is larger than RESYNC_MAX.
+EV_RESYNC = "resync"
+#: /track: {"token": ticket token} → joins that ticket's room and gets an `ticket` event.
+EV_FOLLOW = "follow"
+#: /counter: {"counter": number} → joins that counter's room (staff must be allowed there).
+EV_JOIN = "join"
+#: /kiosk: {"job_id", "ok": bool, "error": str|None} after printing a job.
+EV_PRINTED = "printed"
+#: /kiosk: {"printer": "online"|"paper_low"|"paper_out"|"offline", "detail": str}
+EV_HEARTBEAT = "heartbeat"
+
+RESYNC_MAX = 500

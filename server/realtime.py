@@ -1,0 +1,345 @@
+"""Socket.IO: namespaces, room names, and the publishers the API calls after commit.
+
+Calls go out through one sequencer: whoever publishes takes every committed call after
+the last one emitted, in `seq` order, so boards never see a call out of order even when
+two counters commit at once.  Queue counts and tracking positions are coalesced and
+flushed a few times a second, so a burst of 1,000 tickets is not 1,000 recomputations.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask import Flask, request
+from flask_socketio import Namespace, SocketIO, emit, join_room
+
+from . import hall
+from .accounts import Identity, identify
+from .app import Context
+from .clock import business_day
+from .protocol import (
+    EV_CALL,
+    EV_COUNTER,
+    EV_QUEUE,
+    EV_SNAPSHOT,
+    EV_TICKET,
+    NS_COUNTER,
+    NS_DISPLAY,
+    NS_KIOSK,
+    NS_TRACK,
+    RESYNC_MAX,
+    DeviceKind,
+    Role,
+)
+from .store import tickets as store
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.2
+ALL_ZONES = "zone:*"
+
+
+def zone_room(zone: str | None) -> str:
+    return ALL_ZONES if zone is None else f"zone:{zone}"
+
+
+def counter_room(number: int) -> str:
+    return f"counter:{number}"
+
+
+def ticket_room(token: str) -> str:
+    return f"ticket:{token}"
+
+
+def kiosk_room(device_id: int) -> str:
+    return f"kiosk:{device_id}"
+
+
+class Realtime:
+    def __init__(self, app: Flask, socketio: SocketIO, context: Context) -> None:
+        self.app = app
+        self.socketio = socketio
+        self.ctx = context
+        self._seq_lock = threading.Lock()
+        with context.db.connection() as conn:
+            self.last_emitted = store.last_seq(conn)
+        self._dirty_services: set[str] = set()
+        self._dirty_lock = threading.Lock()
+        self._flusher_started = False
+        self.identities: dict[tuple[str, str], Identity] = {}
+
+    # --- calls ----------------------------------------------------------------------------
+    def publish_calls(self) -> list[dict[str, Any]]:
+        """Emit every committed call not yet emitted, in seq order (returns them)."""
+        sent = []
+        with self._seq_lock:
+            with self.ctx.db.read() as conn:
+                rows = store.calls_after(conn, self.last_emitted, limit=RESYNC_MAX)
+                names = hall.service_names(conn) if rows else {}
+                first = rows[0]["seq"] if rows else 0
+                prev_all = store.calls_before_in_zone(conn, first, None)
+                prev_zone = {
+                    z: store.calls_before_in_zone(conn, first, z) for z in {r["zone"] for r in rows}
+                }
+            for row in rows:
+                payload = hall.call_payload(row, names, self.ctx.announcer)
+                self.socketio.emit(
+                    EV_CALL, {**payload, "prev_seq": prev_all}, namespace=NS_DISPLAY, to=ALL_ZONES
+                )
+                prev_all = row["seq"]
+                self.socketio.emit(
+                    EV_CALL,
+                    {**payload, "prev_seq": prev_zone[row["zone"]]},
+                    namespace=NS_DISPLAY,
+                    to=zone_room(row["zone"]),
+                )
+                prev_zone[row["zone"]] = row["seq"]
+                self.last_emitted = row["seq"]
+                sent.append(payload)
+        for payload in sent:
+            self.socketio.start_background_task(
+                self._render_audio, payload["label"], payload["counter"]
+            )
+        return sent
+
+    def _render_audio(self, label: str, counter: int) -> None:
+        if self.ctx.announcer is not None:
+            self.ctx.announcer.render(label, counter)
+
+    # --- counters, tickets, queues --------------------------------------------------------
+    def publish_counter(self, number: int) -> None:
+        with self.ctx.db.read() as conn:
+            view = hall.one_counter(conn, number)
+        if view is None:
+            return
+        body = {"counter": view}
+        self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=ALL_ZONES)
+        self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=zone_room(view["zone"]))
+        self.socketio.emit(EV_COUNTER, body, namespace=NS_COUNTER)
+
+    def publish_ticket(self, t: dict[str, Any]) -> None:
+        room = ticket_room(t["token"])
+        if not self._has_members(NS_TRACK, room):
+            return
+        with self.ctx.db.read() as conn:
+            body = {"ticket": hall.public_ticket(conn, self.ctx.cfg, t, self.ctx.now())}
+        self.socketio.emit(EV_TICKET, body, namespace=NS_TRACK, to=room)
+
+    def queue_changed(self, *services: str) -> None:
+        """Mark queues whose counts and positions moved; the flusher publishes them."""
+        with self._dirty_lock:
+            self._dirty_services.update(services)
+            start = not self._flusher_started
+            self._flusher_started = True
+        if start:
+            self.socketio.start_background_task(self._flush_loop)
+
+    def flush(self) -> None:
+        with self._dirty_lock:
+            dirty, self._dirty_services = self._dirty_services, set()
+        if not dirty:
+            return
+        now = self.ctx.now()
+        with self.ctx.db.read() as conn:
+            summary = hall.services_summary(conn, self.ctx.cfg, now)
+            day = business_day(now, self.ctx.cfg.tz).isoformat()
+            followers = [
+                t
+                for t in store.waiting(conn, day, sorted(dirty), limit=1000)
+                if self._has_members(NS_TRACK, ticket_room(t["token"]))
+            ]
+            updates = [
+                (t["token"], hall.public_ticket(conn, self.ctx.cfg, t, now)) for t in followers
+            ]
+        body = {"services": summary}
+        for ns in (NS_DISPLAY, NS_COUNTER, NS_KIOSK):
+            self.socketio.emit(EV_QUEUE, body, namespace=ns)
+        for token, view in updates:
+            self.socketio.emit(
+                EV_TICKET, {"ticket": view}, namespace=NS_TRACK, to=ticket_room(token)
+            )
+
+    def _flush_loop(self) -> None:
+        while True:
+            self.socketio.sleep(FLUSH_INTERVAL_S)
+            try:
+                with self.app.app_context():
+                    self.flush()
+            except Exception:  # the loop must survive one bad flush; log it with its trace
+                log.exception("realtime flush failed")
+
+    def _has_members(self, namespace: str, room: str) -> bool:
+        rooms = self.socketio.server.manager.rooms.get(namespace, {})
+        return bool(rooms.get(room))
+
+    # --- sessions -------------------------------------------------------------------------
+    def disconnect_identity(self, kind: str, ident: int) -> int:
+        """Drop every open connection of a revoked device or user at once."""
+        gone = [
+            (ns, sid)
+            for (ns, sid), who in self.identities.items()
+            if who.kind == kind and who.id == ident
+        ]
+        for ns, sid in gone:
+            self.socketio.server.disconnect(sid, namespace=ns)
+            self.identities.pop((ns, sid), None)
+        return len(gone)
+
+
+def _auth_identity(context: Context, auth: Any) -> Identity | None:
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if not isinstance(token, str):
+        token = request.args.get("token", "")
+    return identify(context.db, token) if token else None
+
+
+class _Base(Namespace):
+    rt: Realtime
+
+    def remember(self, who: Identity) -> None:
+        self.rt.identities[(self.namespace, request.sid)] = who  # type: ignore[attr-defined]
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        self.rt.identities.pop((self.namespace, request.sid), None)  # type: ignore[attr-defined]
+
+
+class DisplayNamespace(_Base):
+    """Hall boards (display devices) and supervisors' live views."""
+
+    def on_connect(self, auth: Any = None) -> None:
+        who = _auth_identity(self.rt.ctx, auth)
+        allowed = who is not None and (
+            who.device_kind == DeviceKind.DISPLAY
+            or who.has_role(Role.SUPERVISOR, Role.ADMIN, Role.STAFF)
+        )
+        if not allowed or who is None:
+            raise ConnectionRefusedError(
+                {"code": "unauthorized", "message": "Cần mã thiết bị bảng hiển thị."}
+            )
+        self.remember(who)
+        zone = who.zone if who.kind == "device" else None
+        join_room(zone_room(zone))
+        emit(
+            EV_SNAPSHOT,
+            hall.snapshot(
+                self.rt.ctx.db, self.rt.ctx.cfg, self.rt.ctx.now(), zone, self.rt.ctx.announcer
+            ),
+        )
+
+    def on_resync(self, data: Any = None) -> None:
+        who = self.rt.identities.get((self.namespace, request.sid))  # type: ignore[attr-defined]
+        zone = who.zone if who and who.kind == "device" else None
+        after = data.get("after") if isinstance(data, dict) else None
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            emit("error", {"error": {"code": "bad_resync", "message": "resync needs {after: seq}"}})
+            return
+        ctx = self.rt.ctx
+        with ctx.db.read() as conn:
+            rows = store.calls_after(conn, after, limit=RESYNC_MAX + 1, zone=zone)
+            names = hall.service_names(conn)
+            prev = store.calls_before_in_zone(conn, rows[0]["seq"], zone) if rows else after
+        if len(rows) > RESYNC_MAX:
+            emit(EV_SNAPSHOT, hall.snapshot(ctx.db, ctx.cfg, ctx.now(), zone, ctx.announcer))
+            return
+        for row in rows:
+            if row["seq"] > self.rt.last_emitted:
+                break  # not yet published live; it will arrive through the live stream
+            emit(EV_CALL, {**hall.call_payload(row, names, ctx.announcer), "prev_seq": prev})
+            prev = row["seq"]
+
+
+class CounterNamespace(_Base):
+    """Staff consoles: queue counts and counter changes without reloading."""
+
+    def on_connect(self, auth: Any = None) -> None:
+        who = _auth_identity(self.rt.ctx, auth)
+        if who is None or who.kind != "user":
+            raise ConnectionRefusedError(
+                {"code": "unauthorized", "message": "Cần đăng nhập cán bộ."}
+            )
+        self.remember(who)
+
+    def on_join(self, data: Any = None) -> dict[str, Any]:
+        who = self.rt.identities.get((self.namespace, request.sid))  # type: ignore[attr-defined]
+        number = data.get("counter") if isinstance(data, dict) else None
+        if who is None or not isinstance(number, int) or not who.may_use_counter(number):
+            return {
+                "ok": False,
+                "error": {"code": "forbidden", "message": "Không được phép ở quầy này."},
+            }
+        join_room(counter_room(number))
+        with self.rt.ctx.db.read() as conn:
+            view = hall.one_counter(conn, number)
+        return {"ok": True, "counter": view}
+
+
+class KioskNamespace(_Base):
+    """Kiosk agents and kiosk pages: queue counts, open/closed, print jobs."""
+
+    def on_connect(self, auth: Any = None) -> None:
+        who = _auth_identity(self.rt.ctx, auth)
+        if who is None or who.device_kind != DeviceKind.KIOSK:
+            raise ConnectionRefusedError(
+                {"code": "unauthorized", "message": "Cần mã thiết bị kiosk."}
+            )
+        self.remember(who)
+        join_room(kiosk_room(who.id))
+        with self.rt.ctx.db.read() as conn:
+            emit(
+                EV_QUEUE,
+                {"services": hall.services_summary(conn, self.rt.ctx.cfg, self.rt.ctx.now())},
+            )
+
+
+class TrackNamespace(_Base):
+    """Public ticket tracking: anyone holding a ticket's token may follow it."""
+
+    def on_connect(self, auth: Any = None) -> None:
+        return None
+
+    def on_follow(self, data: Any = None) -> dict[str, Any]:
+        token = data.get("token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not 8 <= len(token) <= 64:
+            return {
+                "ok": False,
+                "error": {"code": "bad_token", "message": "Mã phiếu không hợp lệ."},
+            }
+        ctx = self.rt.ctx
+        with ctx.db.read() as conn:
+            t = store.ticket_by_token(conn, token)
+            view = hall.public_ticket(conn, ctx.cfg, t, ctx.now()) if t else None
+        if view is None:
+            return {
+                "ok": False,
+                "error": {"code": "unknown_ticket", "message": "Không tìm thấy phiếu."},
+            }
+        join_room(ticket_room(token))
+        emit(EV_TICKET, {"ticket": view})
+        return {"ok": True}
+
+
+def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
+    socketio = SocketIO(
+        app,
+        async_mode=async_mode,
+        cors_allowed_origins=[],
+        logger=False,
+        engineio_logger=False,
+        ping_interval=10,
+        ping_timeout=20,
+    )
+    context: Context = app.extensions["motcua"]
+    rt = Realtime(app, socketio, context)
+    for cls, ns in (
+        (DisplayNamespace, NS_DISPLAY),
+        (CounterNamespace, NS_COUNTER),
+        (KioskNamespace, NS_KIOSK),
+        (TrackNamespace, NS_TRACK),
+    ):
+        handler = cls(ns)
+        handler.rt = rt
+        socketio.on_namespace(handler)
+    app.extensions["motcua.socketio"] = socketio
+    return rt

@@ -1,0 +1,158 @@
+"""Socket.IO contract: snapshot, calls in seq order, resync, zones, tracking, auth."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from server.protocol import NS_COUNTER, NS_DISPLAY, NS_KIOSK, NS_TRACK
+from tests.conftest import drain
+
+
+def _board(socketio, app, client, token):
+    return socketio.test_client(
+        app, namespace=NS_DISPLAY, auth={"token": token}, flask_test_client=client
+    )
+
+
+def _call(client, actors, counter=1):
+    r = client.post(
+        f"/api/v1/counters/{counter}/next",
+        headers=actors.h(actors.staff.get(counter, actors.supervisor)),
+    )
+    assert r.status_code == 200, r.status_code
+    return r.get_json()["call"]
+
+
+def test_board_gets_snapshot_then_calls_in_order(socketio, app, client, actors, issue):
+    issue("DD")
+    board = _board(socketio, app, client, actors.board)
+    events = drain(board, NS_DISPLAY)
+    assert events[0][0] == "snapshot"
+    snap = events[0][1]
+    assert snap["seq"] == 0 and snap["calls"] == [] and snap["center"].startswith("Trung tâm")
+    assert any(c["number"] == 1 for c in snap["counters"])
+    for _ in range(4):
+        issue("DD")
+    for n in (1, 2, 1, 2):
+        _call(client, actors, n)
+    calls = [p for name, p in drain(board, NS_DISPLAY) if name == "call"]
+    assert [c["seq"] for c in calls] == [1, 2, 3, 4]
+    assert [c["prev_seq"] for c in calls] == [0, 1, 2, 3]
+    assert [c["counter"] for c in calls] == [1, 2, 1, 2]
+    assert calls[0]["label"] == "1001" and calls[0]["counter_name"] == "Quầy 1"
+    assert (
+        calls[0]["text"]
+        == "Xin mời công dân có số thứ tự một nghìn không trăm linh một đến quầy số một"
+    )
+
+
+def test_resync_returns_exactly_the_missed_calls(socketio, app, client, actors, issue):
+    for _ in range(8):
+        issue("DD")
+    board = _board(socketio, app, client, actors.board)
+    _call(client, actors, 1)
+    seen = [p["seq"] for n, p in drain(board, NS_DISPLAY) if n == "call"]
+    assert seen == [1]
+    board.disconnect(namespace=NS_DISPLAY)
+    for _ in range(5):
+        _call(client, actors, 1)
+    board = _board(socketio, app, client, actors.board)
+    drain(board, NS_DISPLAY)  # the fresh snapshot
+    board.emit("resync", {"after": 1}, namespace=NS_DISPLAY)
+    missed = [p for n, p in drain(board, NS_DISPLAY) if n == "call"]
+    assert [c["seq"] for c in missed] == [2, 3, 4, 5, 6]
+    assert [c["label"] for c in missed] == ["1002", "1003", "1004", "1005", "1006"]
+
+
+def test_zone_board_sees_only_its_zone_with_zone_prev_seq(socketio, app, client, actors, issue):
+    issue("DD")
+    issue("KD")
+    issue("DD")
+    board_a = _board(socketio, app, client, actors.board_a)
+    drain(board_a, NS_DISPLAY)
+    _call(client, actors, 1)  # zone A
+    r = client.post("/api/v1/counters/6/next", headers=actors.h(actors.supervisor))  # zone B
+    assert r.status_code == 200
+    _call(client, actors, 1)  # zone A
+    calls = [p for n, p in drain(board_a, NS_DISPLAY) if n == "call"]
+    assert [(c["seq"], c["prev_seq"]) for c in calls] == [(1, 0), (3, 1)]
+
+
+def test_board_needs_a_display_token(socketio, app, client, actors):
+    bad = socketio.test_client(
+        app, namespace=NS_DISPLAY, auth={"token": "nope"}, flask_test_client=client
+    )
+    assert not bad.is_connected(NS_DISPLAY)
+    kiosk = socketio.test_client(
+        app, namespace=NS_DISPLAY, auth={"token": actors.kiosk}, flask_test_client=client
+    )
+    assert not kiosk.is_connected(NS_DISPLAY)
+
+
+def test_queue_counts_are_pushed_to_kiosks_and_counters(socketio, app, client, actors, issue):
+    kiosk = socketio.test_client(
+        app, namespace=NS_KIOSK, auth={"token": actors.kiosk}, flask_test_client=client
+    )
+    staff = socketio.test_client(
+        app, namespace=NS_COUNTER, auth={"token": actors.staff[1]}, flask_test_client=client
+    )
+    assert staff.emit("join", {"counter": 1}, namespace=NS_COUNTER, callback=True)["ok"] is True
+    assert staff.emit("join", {"counter": 2}, namespace=NS_COUNTER, callback=True)["ok"] is False
+    drain(kiosk, NS_KIOSK)
+    issue("DD")
+    issue("DD")
+    deadline = time.time() + 3
+    queue_events: list = []
+    while time.time() < deadline and not queue_events:
+        time.sleep(0.1)
+        queue_events = [p for n, p in drain(kiosk, NS_KIOSK) if n == "queue"]
+    assert queue_events, "no queue event within 3 s"
+    dd = next(s for s in queue_events[-1]["services"] if s["code"] == "DD")
+    assert dd["waiting"] == 2
+
+
+def test_tracking_page_hears_its_turn(socketio, app, client, actors, issue):
+    issue("DD")
+    mine = issue("DD")
+    tracker = socketio.test_client(app, namespace=NS_TRACK, flask_test_client=client)
+    ack = tracker.emit("follow", {"token": mine["token"]}, namespace=NS_TRACK, callback=True)
+    assert ack == {"ok": True}
+    first = [p for n, p in drain(tracker, NS_TRACK) if n == "ticket"]
+    assert first[-1]["ticket"]["people_ahead"] == 1
+    _call(client, actors, 1)
+    deadline = time.time() + 3
+    updates: list = []
+    while time.time() < deadline and not any(u["ticket"]["people_ahead"] == 0 for u in updates):
+        time.sleep(0.1)
+        updates += [p for n, p in drain(tracker, NS_TRACK) if n == "ticket"]
+    assert any(u["ticket"]["people_ahead"] == 0 for u in updates)
+    _call(client, actors, 1)
+    updates = [p for n, p in drain(tracker, NS_TRACK) if n == "ticket"]
+    assert updates[-1]["ticket"]["status"] == "called"
+    assert (
+        updates[-1]["ticket"]["counter"] == 1 and updates[-1]["ticket"]["counter_name"] == "Quầy 1"
+    )
+
+
+@pytest.mark.parametrize("payload", [None, {}, {"after": "x"}, {"after": -1}])
+def test_bad_resync_gets_an_error_not_a_crash(socketio, app, client, actors, payload):
+    board = _board(socketio, app, client, actors.board)
+    drain(board, NS_DISPLAY)
+    board.emit("resync", payload, namespace=NS_DISPLAY)
+    events = drain(board, NS_DISPLAY)
+    assert events and events[0][0] == "error"
+    assert board.is_connected(NS_DISPLAY)
+
+
+def test_revoking_a_device_drops_its_open_connection(socketio, app, client, actors, ctx):
+    from server import accounts
+
+    board = _board(socketio, app, client, actors.board)
+    assert board.is_connected(NS_DISPLAY)
+    accounts.revoke_device(ctx.db, "board-all", ctx.now())
+    d = ctx.realtime.identities
+    ident = next(who for who in d.values() if who.name == "board-all")
+    assert ctx.realtime.disconnect_identity("device", ident.id) == 1
+    assert not board.is_connected(NS_DISPLAY)
