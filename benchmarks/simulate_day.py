@@ -21,7 +21,16 @@ def run() -> list[Row]:
             waits = sorted(r.waits_min)
             p90s.append(waits[int(0.9 * (len(waits) - 1))])
     return [
-        ("simulated day: estimate MAE", f"{sum(maes) / len(maes):.1f} min", "as low as possible",
-         "mean of 5 seeded days"),
-        ("simulated day: wait p90", f"{sum(p90s) / len(p90s):.1f} min", "-", "mean of 5 seeded days"),
+        (
+            "simulated day: estimate MAE",
+            f"{sum(maes) / len(maes):.1f} min",
+            "as low as possible",
+            "mean of 5 seeded days",
+        ),
+        (
+            "simulated day: wait p90",
+            f"{sum(p90s) / len(p90s):.1f} min",
+            "-",
+            "mean of 5 seeded days",
+        ),
     ]

@@ -85,6 +85,8 @@ def create_app(
     context.limits = {
         "public": RateLimiter(limit=120, per_seconds=60),
         "login": RateLimiter(limit=10, per_seconds=300),
+        "lookup": RateLimiter(limit=30, per_seconds=60),
+        "rating": RateLimiter(limit=20, per_seconds=60),
     }
     app.extensions["motcua"] = context
 

@@ -54,7 +54,7 @@ def db_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return inner
 
 
-def _database(cfg: config_mod.Config, data_dir: Path):
+def open_database(cfg: config_mod.Config, data_dir: Path):
     from .seed import seed_if_empty
     from .store import Database, migrate
 
@@ -65,7 +65,7 @@ def _database(cfg: config_mod.Config, data_dir: Path):
     return db
 
 
-def _domain(fn: Callable[..., Any]) -> Callable[..., Any]:
+def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def inner(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -99,11 +99,11 @@ def check_config(cfg, config_path, data_dir) -> None:
     "apply-config", help="Re-apply the config's seed (services, counters) to the database."
 )
 @db_options
-@_domain
+@domain_errors
 def apply_config(cfg, config_path, data_dir) -> None:
     from .seed import apply_config as apply
 
-    db = _database(cfg, data_dir)
+    db = open_database(cfg, data_dir)
     apply(db, cfg, Clock().now())
     _say(f"applied {len(cfg.services)} services and {len(cfg.counters)} counters")
 
@@ -133,14 +133,14 @@ def user() -> None:
 )
 @click.option("--password", default=None, help="The password (prefer stdin or the prompt).")
 @db_options
-@_domain
+@domain_errors
 def user_add(username, role, full_name, counters, password, cfg, config_path, data_dir) -> None:
     if password is None:
         if sys.stdin.isatty():
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
         else:
             password = sys.stdin.readline().rstrip("\r\n")
-    db = _database(cfg, data_dir)
+    db = open_database(cfg, data_dir)
     accounts.add_user(
         db, username, role, password, Clock().now(), full_name=full_name, counters=counters
     )
@@ -150,9 +150,9 @@ def user_add(username, role, full_name, counters, password, cfg, config_path, da
 @user.command("token", help="Create an API token for a user; prints it once on stdout.")
 @click.argument("username")
 @db_options
-@_domain
+@domain_errors
 def user_token(username, cfg, config_path, data_dir) -> None:
-    db = _database(cfg, data_dir)
+    db = open_database(cfg, data_dir)
     click.echo(accounts.issue_user_token(db, username, Clock().now()))
 
 
@@ -168,9 +168,9 @@ def device() -> None:
 @click.option("--counter", type=int, default=None, help="The counter a counter pad belongs to.")
 @click.option("--rotate", is_flag=True, help="Replace the token of an existing device.")
 @db_options
-@_domain
+@domain_errors
 def device_add(name, kind, zone, counter, rotate, cfg, config_path, data_dir) -> None:
-    db = _database(cfg, data_dir)
+    db = open_database(cfg, data_dir)
     click.echo(
         accounts.add_device(
             db, name, kind, Clock().now(), zone=zone, counter=counter, replace=rotate
@@ -181,9 +181,9 @@ def device_add(name, kind, zone, counter, rotate, cfg, config_path, data_dir) ->
 @device.command("revoke", help="Revoke a device's token.")
 @click.argument("name")
 @db_options
-@_domain
+@domain_errors
 def device_revoke(name, cfg, config_path, data_dir) -> None:
-    db = _database(cfg, data_dir)
+    db = open_database(cfg, data_dir)
     accounts.revoke_device(db, name, Clock().now())
     _say(f"revoked {name}")
 
@@ -234,7 +234,7 @@ def _serve(
 @click.option("--dev", is_flag=True, help="Use the threaded development server.")
 @db_options
 def serve(host, port, dev, cfg, config_path, data_dir) -> None:
-    _database(cfg, data_dir)
+    open_database(cfg, data_dir)
     _serve(cfg, data_dir, host, port, dev)
 
 
@@ -246,7 +246,7 @@ def serve(host, port, dev, cfg, config_path, data_dir) -> None:
 def demo(host, port, dev, cfg, config_path, data_dir) -> None:
     from .seed import demo_accounts
 
-    db = _database(cfg, data_dir)
+    db = open_database(cfg, data_dir)
     logins, devices = demo_accounts(db, cfg, Clock().now())
     base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     tokens = {d.name: d.token for d in devices}
@@ -290,6 +290,19 @@ def simulate(visitors, rng_seed, cfg, config_path, data_dir) -> None:
     report = run_day(cfg, data_dir / "simulation", visitors=visitors, seed=rng_seed)
     click.echo(format_report(report))
 
+
+def _load_commands() -> None:
+    """Each area adds its commands in a module of server.commands with `register(main)`."""
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    for mod in pkgutil.iter_modules(commands.__path__):
+        importlib.import_module(f"{commands.__name__}.{mod.name}").register(main)
+
+
+_load_commands()
 
 if __name__ == "__main__":
     main()

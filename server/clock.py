@@ -49,3 +49,18 @@ def local(at: datetime, tz: ZoneInfo) -> datetime:
 def business_day(at: datetime, tz: ZoneInfo) -> date:
     """The center's calendar day of an instant — what daily numbering restarts on."""
     return at.astimezone(tz).date()
+
+
+class ShiftedClock(Clock):
+    """Real time, moved so it starts at `start` — live demos and browser tests run at a
+    working morning whatever the machine's date, while seconds still pass."""
+
+    def __init__(self, start: datetime) -> None:
+        import time as _time
+
+        self._mono = _time.monotonic
+        self._t0 = self._mono()
+        self.start = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self._mono() - self._t0)

@@ -16,8 +16,9 @@ from flask import Flask, request
 from flask_socketio import Namespace, SocketIO, emit, join_room
 
 from . import hall
-from .accounts import Identity, identify
+from .accounts import Identity
 from .app import Context
+from .auth import socket_identity
 from .clock import business_day
 from .protocol import (
     EV_CALL,
@@ -188,13 +189,6 @@ class Realtime:
         return len(gone)
 
 
-def _auth_identity(context: Context, auth: Any) -> Identity | None:
-    token = auth.get("token") if isinstance(auth, dict) else None
-    if not isinstance(token, str):
-        token = request.args.get("token", "")
-    return identify(context.db, token) if token else None
-
-
 class _Base(Namespace):
     rt: Realtime
 
@@ -209,7 +203,7 @@ class DisplayNamespace(_Base):
     """Hall boards (display devices) and supervisors' live views."""
 
     def on_connect(self, auth: Any = None) -> None:
-        who = _auth_identity(self.rt.ctx, auth)
+        who = socket_identity(auth)
         allowed = who is not None and (
             who.device_kind == DeviceKind.DISPLAY
             or who.has_role(Role.SUPERVISOR, Role.ADMIN, Role.STAFF)
@@ -254,7 +248,7 @@ class CounterNamespace(_Base):
     """Staff consoles: queue counts and counter changes without reloading."""
 
     def on_connect(self, auth: Any = None) -> None:
-        who = _auth_identity(self.rt.ctx, auth)
+        who = socket_identity(auth)
         if who is None or who.kind != "user":
             raise ConnectionRefusedError(
                 {"code": "unauthorized", "message": "Cần đăng nhập cán bộ."}
@@ -279,7 +273,7 @@ class KioskNamespace(_Base):
     """Kiosk agents and kiosk pages: queue counts, open/closed, print jobs."""
 
     def on_connect(self, auth: Any = None) -> None:
-        who = _auth_identity(self.rt.ctx, auth)
+        who = socket_identity(auth)
         if who is None or who.device_kind != DeviceKind.KIOSK:
             raise ConnectionRefusedError(
                 {"code": "unauthorized", "message": "Cần mã thiết bị kiosk."}

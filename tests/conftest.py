@@ -116,3 +116,6 @@ def issue(client, actors) -> Iterator:
         return r.get_json()
 
     yield _issue
+
+
+from tests.browser import browser, live_server, page  # noqa: E402, F401  (fixtures)

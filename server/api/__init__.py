@@ -4,7 +4,9 @@ and nowhere else."""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import pkgutil
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -49,8 +51,10 @@ def _on_unexpected(exc: Exception):
 
 
 def register(app: Flask) -> None:
-    from . import audio, counters, openapi, public, tickets  # noqa: F401  (routes register on import)
-
+    # Every module of this package adds its routes to `api` on import; new areas
+    # (dossiers, ratings, reports …) only add a module.
+    for mod in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{mod.name}")
     app.register_blueprint(api)
     app.register_error_handler(MotcuaError, _on_domain_error)
     app.register_error_handler(HTTPException, _on_http_error)

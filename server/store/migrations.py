@@ -4,7 +4,9 @@ that has shipped."""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import pkgutil
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -187,6 +189,26 @@ MIGRATIONS: list[tuple[str, Migration]] = [
 ]
 
 
+def all_migrations() -> list[tuple[str, Migration]]:
+    """This module's migrations plus every `MIGRATIONS` list of the other store modules
+    (one per aggregate: dossiers, ratings …), ordered by name ("0003_…", "0004_…")."""
+    from . import __name__ as package
+    from . import __path__ as path
+
+    found = list(MIGRATIONS)
+    for mod in pkgutil.iter_modules(path):
+        if mod.name in ("migrations", "db"):
+            continue
+        module = importlib.import_module(f"{package}.{mod.name}")
+        found.extend(getattr(module, "MIGRATIONS", []))
+    names = [n for n, _ in found]
+    if len(names) != len(set(names)):
+        raise RuntimeError(
+            f"duplicate migration names: {sorted(n for n in names if names.count(n) > 1)}"
+        )
+    return sorted(found, key=lambda m: m[0])
+
+
 def migrate(database: Database) -> list[str]:
     """Apply every migration not yet applied; return the names applied now."""
     applied_now: list[str] = []
@@ -194,7 +216,7 @@ def migrate(database: Database) -> list[str]:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS _migration (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
-    for name, fn in MIGRATIONS:
+    for name, fn in all_migrations():
         with database.write() as conn:
             if _applied(conn, name):
                 continue

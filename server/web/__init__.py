@@ -1,9 +1,14 @@
-"""Web pages (kiosk, board, lookup, staff, admin …), each a blueprint in this package.
-Pages carry no inline script (CSP), all assets are served locally (no CDN)."""
+"""Web pages (kiosk, board, lookup, staff, admin …), one blueprint module per area in
+this package (each exposes `bp`).  Pages carry no inline script (CSP) and every asset is
+served locally (no CDN: centers often have no internet)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+import importlib
+import pkgutil
+import secrets
+
+from flask import Blueprint, Flask, render_template, session
 
 from ..app import ctx
 
@@ -16,10 +21,16 @@ CSP = (
 )
 
 
+def csrf_token() -> str:
+    """The session's CSRF token: forms post it as `csrf`, scripts send it as X-CSRF-Token."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
 @pages.get("/")
 def home():
-    c = ctx()
-    return render_template("home.html", center=c.cfg.center_name)
+    return render_template("home.html", center=ctx().cfg.center_name)
 
 
 def _security_headers(resp):
@@ -32,4 +43,10 @@ def _security_headers(resp):
 
 def register(app: Flask) -> None:
     app.register_blueprint(pages)
+    for mod in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{mod.name}")
+        bp = getattr(module, "bp", None)
+        if isinstance(bp, Blueprint):
+            app.register_blueprint(bp)
+    app.jinja_env.globals["csrf_token"] = csrf_token
     app.after_request(_security_headers)

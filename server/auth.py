@@ -1,0 +1,112 @@
+"""Who is calling, for HTTP and Socket.IO: a bearer token (devices, scripts), a paired
+device's session cookie, or a logged-in staff session.  Cookie-authenticated writes
+must carry the session's CSRF token, because browsers send cookies from any page."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request, session
+
+from .accounts import Identity, identify, user_identity
+from .app import ctx
+from .errors import Forbidden, Unauthorized
+from .store import accounts as account_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STAFF_ROLES = ("staff", "supervisor", "admin")
+SUPERVISOR_ROLES = ("supervisor", "admin")
+
+
+def session_device() -> Identity | None:
+    """The paired device of this browser, if its token is still valid (not rotated/revoked)."""
+    device_id = session.get("device_id")
+    if not device_id:
+        return None
+    with ctx().db.connection() as conn:
+        d = account_store.device(conn, device_id)
+    if d is None or d["revoked_at"] or d["token_hash"][-16:] != session.get("device_fp"):
+        return None
+    return Identity(
+        "device", d["id"], d["name"], device_kind=d["kind"], zone=d["zone"], counter=d["counter"]
+    )
+
+
+def session_user() -> Identity | None:
+    """The logged-in staff member, if the account is active and the password unchanged."""
+    user_id = session.get("user_id")
+    if not user_id:
+        return None
+    with ctx().db.connection() as conn:
+        u = account_store.user(conn, user_id)
+    if u is None or not u["active"] or session.get("pw") != u["password_hash"][-16:]:
+        return None
+    return user_identity(u)
+
+
+def session_identity() -> Identity | None:
+    return session_user() or session_device()
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+def check_csrf() -> None:
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        raise Forbidden("Thiếu hoặc sai mã CSRF; hãy tải lại trang.", code="csrf_failed")
+
+
+def current_identity() -> Identity | None:
+    if "identity" in g:
+        return g.identity
+    who: Identity | None
+    token = bearer_token()
+    if token:
+        who = identify(ctx().db, token)
+        if who is None:
+            raise Unauthorized("Mã truy cập không hợp lệ hoặc đã bị thu hồi.", code="bad_token")
+    else:
+        who = session_identity()
+        if who is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            check_csrf()
+    g.identity = who
+    return who
+
+
+def requires(*, roles: tuple[str, ...] = (), devices: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Allow users with one of `roles` and devices of one of the `devices` kinds."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            who = current_identity()
+            if who is None:
+                raise Unauthorized("Cần đăng nhập hoặc mã thiết bị.", code="unauthorized")
+            if (who.kind == "user" and who.role in roles) or (
+                who.kind == "device" and who.device_kind in devices
+            ):
+                return fn(*args, **kwargs)
+            raise Forbidden(
+                "Tài khoản hoặc thiết bị này không được phép làm việc này.", code="forbidden"
+            )
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
+
+
+def socket_identity(auth: Any) -> Identity | None:
+    """Socket.IO connect: the auth payload's token, else the page's session cookie."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if isinstance(token, str) and token:
+        return identify(ctx().db, token)
+    return session_identity()
