@@ -188,6 +188,27 @@ def device_revoke(name, cfg, config_path, data_dir) -> None:
     _say(f"revoked {name}")
 
 
+def demo_hours(cfg: config_mod.Config) -> config_mod.Config:
+    """The demo opens every service all day, every day, so it can be tried at any hour;
+    `motcua serve` keeps config.yaml's real opening hours."""
+    from dataclasses import replace
+    from datetime import time
+
+    always = config_mod.Hours(
+        days=frozenset(range(7)),
+        sessions=((time(0), time(23, 59)),),
+        issue_before_min=0,
+        stop_before_min=0,
+    )
+    return replace(
+        cfg,
+        hours=always,
+        holidays=(),
+        use_vn_holidays=False,
+        services=tuple(replace(s, hours=None) for s in cfg.services),
+    )
+
+
 def _serve(
     cfg, data_dir: Path, host: str, port: int, dev: bool, banner: Callable[[], None] | None = None
 ) -> None:
@@ -246,6 +267,7 @@ def serve(host, port, dev, cfg, config_path, data_dir) -> None:
 def demo(host, port, dev, cfg, config_path, data_dir) -> None:
     from .seed import demo_accounts
 
+    cfg = demo_hours(cfg)
     db = open_database(cfg, data_dir)
     logins, devices = demo_accounts(db, cfg, Clock().now())
     base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
@@ -263,6 +285,8 @@ def demo(host, port, dev, cfg, config_path, data_dir) -> None:
             f"  Staff (quầy):          {base}/staff",
             f"  Supervisor / admin:    {base}/admin",
             f"  API:                   {base}/api/v1/openapi.json",
+            "",
+            "  Demo: every service issues numbers all day, every day (`motcua serve` keeps config.yaml's hours).",
             "",
             "  Demo logins (password: " + logins[0].password + "):",
         ]

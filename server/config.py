@@ -102,6 +102,7 @@ class Config:
     users: tuple[UserSeed, ...] = ()
     secret_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    use_vn_holidays: bool = True
 
     @property
     def tz(self) -> ZoneInfo:

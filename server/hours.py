@@ -29,7 +29,7 @@ def _vn_holidays(year: int) -> frozenset[date]:
 def is_day_off(cfg: Config, hours: Hours, day: date) -> bool:
     if day in cfg.extra_workdays:
         return False
-    if day in cfg.holidays or day in _vn_holidays(day.year):
+    if day in cfg.holidays or (cfg.use_vn_holidays and day in _vn_holidays(day.year)):
         return True
     return day.weekday() not in hours.days
 
