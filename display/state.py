@@ -1,0 +1,464 @@
+"""The hall board's pure state model: what the board knows, fed by Socket.IO events.
+
+The network client only translates events into method calls here and acts on the
+returned outcomes (announce, ask for a resync); the renderer only reads.  Keeping the
+rules in one place without pygame or sockets makes the hard promises testable alone:
+a call is never shown twice, never shown out of order, and a board that comes back
+after an outage does not replay a morning's worth of chimes.
+
+Typical client wiring::
+
+    state = BoardState()
+    on snapshot:  for call in state.apply_snapshot(payload, now): maybe_announce(call)
+    on call:      outcome = state.apply_call(payload, now)
+                  for call in outcome.applied: maybe_announce(call)
+                  if outcome.resync_after is not None: emit("resync", {"after": ...})
+    every second: same as "on call" with state.tick(now)
+    maybe_announce(call): if state.should_announce(call, now): audio.enqueue(...)
+
+Every ``now`` is a timezone-aware datetime passed in by the caller, so tests are
+deterministic and the model never reads a clock itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from server.protocol import CounterState
+
+logger = logging.getLogger(__name__)
+
+RECENT_MAX = 8
+"""How many calls the board remembers for its "recently called" list."""
+
+
+class BoardPayloadError(ValueError):
+    """An event payload lacks a field the board needs or has the wrong type."""
+
+
+class CallStatus(enum.Enum):
+    NEW = "new"
+    """Shown now; ``CallOutcome.applied`` lists it (and any buffered calls it released)."""
+    DUPLICATE = "duplicate"
+    """Seen before (seq ≤ last seq, or already buffered): ignored."""
+    GAP = "gap"
+    """Earlier calls are missing: buffered until they arrive; the client must resync."""
+    IDLE = "idle"
+    """A tick with nothing to do."""
+
+
+@dataclass(frozen=True)
+class Call:
+    seq: int
+    ticket_id: int | str | None
+    label: str
+    counter: int
+    counter_name: str
+    service: str
+    service_name: str
+    recall: bool
+    at: datetime
+    """When the server made the call (aware datetime)."""
+    text: str
+    audio_url: str | None
+    zone: str | None
+    prev_seq: int | None = None
+    """The seq of the call before this one on this board's stream (the server sends a
+    zone's calls only to that zone's boards, so global seqs skip).  None: ``seq - 1``."""
+    arrived_at: datetime | None = None
+    """When this board learnt of it live; None for calls that only came in a snapshot,
+    which the renderer shows without flashing."""
+
+
+@dataclass(frozen=True)
+class Serving:
+    label: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Counter:
+    number: int
+    name: str
+    zone: str | None
+    services: tuple[str, ...]
+    state: str
+    pause_reason: str | None
+    serving: Serving | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == CounterState.OPEN
+
+    @property
+    def is_paused(self) -> bool:
+        return self.state == CounterState.PAUSED
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    name_vi: str
+    name_en: str
+    open: bool
+    waiting: int
+    estimated_wait_min: int
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name_vi
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What the client must do after feeding a call (or a tick) into the model."""
+
+    status: CallStatus
+    applied: tuple[Call, ...] = ()
+    """Calls that became visible, oldest first: candidates for announcement."""
+    resync_after: int | None = None
+    """When set, emit ``resync {"after": resync_after}``."""
+
+
+def _require(payload: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(payload, Mapping):
+        raise BoardPayloadError(f"expected an object, got {type(payload).__name__}")
+    if key not in payload:
+        raise BoardPayloadError(f"missing field {key!r}")
+    value = payload[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BoardPayloadError(f"field {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _int(payload: Mapping[str, Any], key: str) -> int:
+    value = payload.get(key) or 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BoardPayloadError(f"field {key!r} must be a number, got {value!r}")
+    return int(value)
+
+
+def _optional_int(payload: Mapping[str, Any], key: str) -> int | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BoardPayloadError(f"field {key!r} must be an integer, got {value!r}")
+    return value
+
+
+def _optional_str(payload: Mapping[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    return None if value is None else str(value)
+
+
+def parse_call(payload: Mapping[str, Any], arrived_at: datetime | None = None) -> Call:
+    at_text = _require(payload, "at", str)
+    try:
+        at = datetime.fromisoformat(at_text)
+    except ValueError as exc:
+        raise BoardPayloadError(f"field 'at' is not ISO-8601: {at_text!r}") from exc
+    if at.tzinfo is None:
+        raise BoardPayloadError(f"field 'at' has no UTC offset: {at_text!r}")
+    counter = _require(payload, "counter", int)
+    return Call(
+        seq=_require(payload, "seq", int),
+        ticket_id=payload.get("ticket_id"),
+        label=str(_require(payload, "label", (str, int))),
+        counter=counter,
+        counter_name=str(payload.get("counter_name") or counter),
+        service=str(payload.get("service") or ""),
+        service_name=str(payload.get("service_name") or ""),
+        recall=bool(payload.get("recall", False)),
+        at=at,
+        text=str(payload.get("text") or ""),
+        audio_url=_optional_str(payload, "audio_url"),
+        zone=_optional_str(payload, "zone"),
+        prev_seq=_optional_int(payload, "prev_seq"),
+        arrived_at=arrived_at,
+    )
+
+
+def parse_counter(payload: Mapping[str, Any]) -> Counter:
+    serving_raw = payload.get("serving") if isinstance(payload, Mapping) else None
+    serving = None
+    if serving_raw is not None:
+        serving = Serving(
+            label=str(_require(serving_raw, "label", (str, int))),
+            status=str(serving_raw.get("status") or ""),
+        )
+    number = _require(payload, "number", int)
+    services = payload.get("services") or []
+    if not isinstance(services, Sequence) or isinstance(services, str):
+        raise BoardPayloadError("field 'services' must be a list")
+    return Counter(
+        number=number,
+        name=str(payload.get("name") or number),
+        zone=_optional_str(payload, "zone"),
+        services=tuple(str(code) for code in services),
+        state=str(_require(payload, "state", str)),
+        pause_reason=_optional_str(payload, "pause_reason"),
+        serving=serving,
+    )
+
+
+def parse_service(payload: Mapping[str, Any]) -> Service:
+    name_vi = str(_require(payload, "name_vi", str))
+    return Service(
+        code=str(_require(payload, "code", str)),
+        name_vi=name_vi,
+        name_en=str(payload.get("name_en") or name_vi),
+        open=bool(payload.get("open", True)),
+        waiting=_int(payload, "waiting"),
+        estimated_wait_min=_int(payload, "estimated_wait_min"),
+    )
+
+
+@dataclass
+class BoardState:
+    """Everything one hall board shows, plus the bookkeeping that keeps calls in order.
+
+    Feed it from one thread (the Socket.IO client's).  Updates replace containers
+    instead of editing them, so the render loop on another thread always reads a
+    whole list or dict, never one half-changed, without taking a lock.
+    """
+
+    lang: str = "vi"
+    announce_max_age_s: float = 60.0
+    resync_retry_s: float = 5.0
+    """A gap still open after this long asks the server again (the reply may be lost)."""
+    gap_timeout_s: float = 30.0
+    """A gap still open after this long is given up: buffered calls are shown in order,
+    so a missing call on the server side can never freeze the board."""
+    clock_offset_s: float = 0.0
+    """This board's clock minus the server's, in seconds.  Zero when the board keeps NTP
+    time; a client that can see the server's time (an HTTP ``Date`` header) may set it
+    so a box whose clock drifts still judges a call's age right."""
+    connected: bool = False
+    center: str = ""
+    notice: str = ""
+    zone: str | None = None
+    last_seq: int = field(default=0, init=False)
+    current_call: Call | None = field(default=None, init=False)
+    recent_calls: list[Call] = field(default_factory=list, init=False)
+    """Newest first, at most RECENT_MAX, one entry per ticket (a recall moves it up)."""
+    services: list[Service] = field(default_factory=list, init=False)
+    _counters: dict[int, Counter] = field(default_factory=dict, init=False)
+    _has_baseline: bool = field(default=False, init=False)
+    _pending: dict[int, Call] = field(default_factory=dict, init=False)
+    _gap_since: datetime | None = field(default=None, init=False)
+    _resync_asked_at: datetime | None = field(default=None, init=False)
+
+    # --- reading ----------------------------------------------------------------------
+
+    @property
+    def counters(self) -> list[Counter]:
+        """The board zone's counters, by number."""
+        return [self._counters[n] for n in sorted(self._counters)]
+
+    @property
+    def zone_services(self) -> list[Service]:
+        """Services served in this zone (all of them when the board has no zone)."""
+        if self.zone is None:
+            return list(self.services)
+        codes = {code for c in self._counters.values() for code in c.services}
+        if not codes:
+            return list(self.services)
+        return [s for s in self.services if s.code in codes]
+
+    @property
+    def awaiting_resync(self) -> bool:
+        return bool(self._pending)
+
+    def service_name(self, code: str, fallback: str) -> str:
+        """A service's name in the board's language (calls carry only the Vietnamese)."""
+        for service in self.services:
+            if service.code == code:
+                return service.name(self.lang)
+        return fallback
+
+    # --- feeding ----------------------------------------------------------------------
+
+    def apply_snapshot(self, payload: Mapping[str, Any], now: datetime) -> list[Call]:
+        """Replace everything with the server's view; return calls worth announcing.
+
+        On the first snapshot nothing is returned (a board that boots is silent).  On a
+        reconnect, the calls this board had not seen that are still fresh (see
+        ``should_announce``) are returned and stamped as arrived now, so they flash: a
+        short network blip still voices the call made during it, while the calls of a
+        long outage only appear in the list.
+        """
+        seq = _require(payload, "seq", int)
+        raw_calls = payload.get("calls") or []
+        calls = [parse_call(c) for c in raw_calls]
+        counters = [parse_counter(c) for c in payload.get("counters") or []]
+        services = [parse_service(s) for s in payload.get("services") or []]
+        reconnect = self._has_baseline
+        previous_seq = self.last_seq
+
+        self.zone = _optional_str(payload, "zone")
+        self.center = str(payload.get("center") or "")
+        self.notice = str(payload.get("notice") or "")
+        self._counters = {c.number: c for c in counters if self._in_zone(c.zone)}
+        self.services = services
+        recent: list[Call] = []
+        fresh: list[Call] = []
+        for call in sorted(calls, key=lambda c: c.seq):
+            if not self._in_zone(call.zone):
+                continue
+            if reconnect and call.seq > previous_seq and self.should_announce(call, now):
+                call = replace(call, arrived_at=now)
+                fresh.append(call)
+            recent = _push(recent, call)
+        self.current_call = recent[0] if recent else None
+        self.recent_calls = recent
+        self.last_seq = max(seq, max((c.seq for c in calls), default=0))
+        self._has_baseline = True
+        self._pending = {s: c for s, c in self._pending.items() if s > self.last_seq}
+        released = self._release_pending()
+        if not self._pending:
+            self._clear_gap()
+        return fresh + [c for c in released if self._in_zone(c.zone)]
+
+    def apply_call(self, payload: Mapping[str, Any], now: datetime) -> CallOutcome:
+        call = parse_call(payload, arrived_at=now)
+        if self._has_baseline and (call.seq <= self.last_seq or call.seq in self._pending):
+            logger.debug("ignoring duplicate call seq=%s (last %s)", call.seq, self.last_seq)
+            return CallOutcome(CallStatus.DUPLICATE)
+        if self._has_baseline and _prev(call) > self.last_seq:
+            self._pending[call.seq] = call
+            if self._gap_since is None:
+                self._gap_since = now
+                self._resync_asked_at = now
+                logger.info("call seq=%s after %s: gap, asking resync", call.seq, self.last_seq)
+                return CallOutcome(CallStatus.GAP, resync_after=self.last_seq)
+            return CallOutcome(CallStatus.GAP)
+        self._has_baseline = True
+        self.last_seq = call.seq
+        self._show(call)
+        applied = [call, *self._release_pending()]
+        if not self._pending:
+            self._clear_gap()
+        return CallOutcome(
+            CallStatus.NEW, applied=tuple(c for c in applied if self._in_zone(c.zone))
+        )
+
+    def tick(self, now: datetime) -> CallOutcome:
+        """Re-ask for a resync that went unanswered, or give a hopeless gap up."""
+        if not self._pending or self._gap_since is None:
+            return CallOutcome(CallStatus.IDLE)
+        if (now - self._gap_since).total_seconds() >= self.gap_timeout_s:
+            first = self._pending[min(self._pending)]
+            logger.warning(
+                "calls after %s up to %s never arrived; showing the buffered calls",
+                self.last_seq,
+                first.seq,
+            )
+            self.last_seq = max(self.last_seq, _prev(first))
+            released = tuple(c for c in self._release_pending() if self._in_zone(c.zone))
+            if not self._pending:
+                self._clear_gap()
+                return CallOutcome(CallStatus.NEW, applied=released)
+            # The buffer itself had a hole: a new gap, with its own timer and request.
+            self._gap_since = self._resync_asked_at = now
+            return CallOutcome(CallStatus.NEW, applied=released, resync_after=self.last_seq)
+        asked = self._resync_asked_at or self._gap_since
+        if (now - asked).total_seconds() >= self.resync_retry_s:
+            self._resync_asked_at = now
+            return CallOutcome(CallStatus.GAP, resync_after=self.last_seq)
+        return CallOutcome(CallStatus.GAP)
+
+    def apply_queue(self, payload: Mapping[str, Any]) -> None:
+        services = _require(payload, "services", list)
+        self.services = [parse_service(s) for s in services]
+
+    def apply_counter(self, payload: Mapping[str, Any]) -> None:
+        counter = parse_counter(_require(payload, "counter", Mapping))
+        counters = dict(self._counters)
+        if self._in_zone(counter.zone):
+            counters[counter.number] = counter
+        else:
+            counters.pop(counter.number, None)
+        self._counters = counters
+
+    # --- announce policy ----------------------------------------------------------------
+
+    def should_announce(self, call: Call, now: datetime) -> bool:
+        """Voice a call only while it is fresh; recalls are fresh calls of their own.
+
+        Calls that reach the board late (caught up after an outage) still appear in the
+        list, but a hall does not want to hear a string of numbers nobody is waiting for.
+        """
+        if not self._in_zone(call.zone):
+            return False
+        age = (now - call.at).total_seconds() - self.clock_offset_s
+        return age <= self.announce_max_age_s
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _in_zone(self, zone: str | None) -> bool:
+        return self.zone is None or zone is None or zone == self.zone
+
+    def _show(self, call: Call) -> None:
+        if self._in_zone(call.zone):
+            self.recent_calls = _push(self.recent_calls, call)
+            self.current_call = call
+
+    def _release_pending(self) -> list[Call]:
+        released = []
+        while self._pending:
+            call = self._pending[min(self._pending)]
+            if _prev(call) > self.last_seq:
+                break
+            del self._pending[call.seq]
+            if call.seq <= self.last_seq:
+                continue
+            self.last_seq = call.seq
+            self._show(call)
+            released.append(call)
+        return released
+
+    def _clear_gap(self) -> None:
+        self._gap_since = None
+        self._resync_asked_at = None
+
+
+def _prev(call: Call) -> int:
+    return call.prev_seq if call.prev_seq is not None else call.seq - 1
+
+
+def _push(recent: list[Call], call: Call) -> list[Call]:
+    """A new recent list with ``call`` on top and the ticket's older entry removed."""
+
+    def key(c: Call) -> object:
+        return c.ticket_id if c.ticket_id is not None else c.label
+
+    return [call, *(c for c in recent if key(c) != key(call))][:RECENT_MAX]
+
+
+def age_seconds(call: Call, now: datetime) -> float:
+    """Seconds since the board learnt of ``call`` live (infinite for snapshot calls)."""
+    if call.arrived_at is None:
+        return float("inf")
+    return (now - call.arrived_at).total_seconds()
+
+
+__all__ = [
+    "RECENT_MAX",
+    "BoardPayloadError",
+    "BoardState",
+    "Call",
+    "CallOutcome",
+    "CallStatus",
+    "Counter",
+    "Serving",
+    "Service",
+    "age_seconds",
+    "parse_call",
+    "parse_counter",
+    "parse_service",
+]
