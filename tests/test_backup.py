@@ -47,7 +47,9 @@ def test_backup_while_writing_then_restore_gives_the_same_rows(ctx, tmp_path):
     runner = CliRunner()
     data = tmp_path / "restored"
     cfg = str(ROOT / "config.yaml")
-    r = runner.invoke(main, ["restore", str(path), "--yes", "--config", cfg, "--data-dir", str(data)])
+    r = runner.invoke(
+        main, ["restore", str(path), "--yes", "--config", cfg, "--data-dir", str(data)]
+    )
     assert r.exit_code == 0, r.output
     assert _rows(data / "motcua.sqlite3") == snapshot
 
@@ -56,11 +58,15 @@ def test_backup_cli_and_restore_refuses_garbage(tmp_path):
     runner = CliRunner()
     cfg = str(ROOT / "config.yaml")
     data = tmp_path / "d"
-    r = runner.invoke(main, ["backup", str(tmp_path / "x.sqlite3"), "--config", cfg, "--data-dir", str(data)])
+    r = runner.invoke(
+        main, ["backup", str(tmp_path / "x.sqlite3"), "--config", cfg, "--data-dir", str(data)]
+    )
     assert r.exit_code == 0, r.output
     assert "backup written" in r.output
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"this is not a database" * 100)
-    r = runner.invoke(main, ["restore", str(junk), "--yes", "--config", cfg, "--data-dir", str(data)])
+    r = runner.invoke(
+        main, ["restore", str(junk), "--yes", "--config", cfg, "--data-dir", str(data)]
+    )
     assert r.exit_code != 0 and "not a valid SQLite database" in r.output
     assert (data / "motcua.sqlite3").exists()
