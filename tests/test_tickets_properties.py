@@ -7,6 +7,7 @@ counter, and every call row points at a ticket that was called."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from datetime import timedelta
@@ -47,10 +48,8 @@ class Hall(RuleBasedStateMachine):
 
     def attempt(self, fn, *args, **kwargs) -> None:
         self.tick()
-        try:
+        with contextlib.suppress(MotcuaError):
             fn(*args, **kwargs)
-        except MotcuaError:
-            pass
 
     @rule(service=st.sampled_from(SERVICES), prio=st.sampled_from(["normal", "normal", "elderly"]))
     def issue(self, service: str, prio: str) -> None:
