@@ -19,6 +19,19 @@ log = logging.getLogger(__name__)
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
+MAX_ID = 2**63 - 1
+
+
+@api.url_value_preprocessor
+def _bounded_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """SQLite integers stop at 2**63-1; a larger id in a URL is simply not found."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            from ..errors import NotFound
+
+            raise NotFound("Không tìm thấy.", code="not_found")
+
+
 def error_response(
     http_status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> tuple[Response, int]:
