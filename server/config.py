@@ -381,6 +381,7 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
         counters=_counters(seed, services),
         users=_users(seed),
         secret_key=env.get("MOTCUA_SECRET_KEY"),
+        use_vn_holidays=root.sub("opening_hours").get("public_holidays", bool, True),
         extra={k: v for k, v in root.data.items() if k in EXTRA_SECTIONS},
     )
 
