@@ -33,8 +33,20 @@ def test_every_command_has_help(path):
 
 def test_device_add_prints_only_the_token_on_stdout(tmp_path):
     runner = CliRunner()
-    r = runner.invoke(main, ["device", "add", "kiosk-9", "--kind", "kiosk", "--config", CFG,
-                             "--data-dir", str(tmp_path)])
+    r = runner.invoke(
+        main,
+        [
+            "device",
+            "add",
+            "kiosk-9",
+            "--kind",
+            "kiosk",
+            "--config",
+            CFG,
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
     assert r.exit_code == 0, r.output
     token = r.stdout.strip()
     assert "\n" not in token and len(token) >= 40
@@ -50,8 +62,11 @@ def test_device_add_prints_only_the_token_on_stdout(tmp_path):
 def test_user_add_reads_password_from_stdin_and_token_works(tmp_path):
     runner = CliRunner()
     args = ["--config", CFG, "--data-dir", str(tmp_path)]
-    r = runner.invoke(main, ["user", "add", "lan", "--role", "staff", "--counter", "3", *args],
-                      input="mat-khau-dai\n")
+    r = runner.invoke(
+        main,
+        ["user", "add", "lan", "--role", "staff", "--counter", "3", *args],
+        input="mat-khau-dai\n",
+    )
     assert r.exit_code == 0, r.output
     assert r.stdout == ""
     r = runner.invoke(main, ["user", "token", "lan", *args])
@@ -68,8 +83,12 @@ def test_user_add_reads_password_from_stdin_and_token_works(tmp_path):
 
 def test_check_config_names_the_bad_key(tmp_path):
     bad = tmp_path / "c.yaml"
-    bad.write_text((ROOT / "config.yaml").read_text(encoding="utf-8").replace(
-        "recall_limit: 3", "recall_limit: 99"), encoding="utf-8")
+    bad.write_text(
+        (ROOT / "config.yaml")
+        .read_text(encoding="utf-8")
+        .replace("recall_limit: 3", "recall_limit: 99"),
+        encoding="utf-8",
+    )
     r = CliRunner().invoke(main, ["check-config", "--config", str(bad)])
     assert r.exit_code != 0
     assert "queue.recall_limit: must be between 0 and 20" in r.output
@@ -86,9 +105,12 @@ def test_environment_variables_choose_config_and_data_dir(tmp_path, monkeypatch)
 
 
 def test_simulate_prints_wait_statistics(tmp_path):
-    r = CliRunner().invoke(main, ["simulate", "--visitors", "120", "--config", CFG, "--data-dir",
-                                  str(tmp_path)])
+    r = CliRunner().invoke(
+        main, ["simulate", "--visitors", "120", "--config", CFG, "--data-dir", str(tmp_path)]
+    )
     assert r.exit_code == 0, r.output
     assert "estimate MAE (min)" in r.stdout and "wait p90 (min)" in r.stdout
-    served = int(next(line.split()[-1] for line in r.stdout.splitlines() if line.startswith("served")))
+    served = int(
+        next(line.split()[-1] for line in r.stdout.splitlines() if line.startswith("served"))
+    )
     assert served >= 110

@@ -40,13 +40,29 @@ def test_shipped_config_is_valid():
     [
         ("center.timezone", "Mars/Olympus", "center.timezone: unknown time zone"),
         ("center.public_url", "localhost:5000", "center.public_url: must start with http"),
-        ("opening_hours.sessions", [["07:00", "25:00"]], "opening_hours.sessions[0]: expected a time HH:MM"),
-        ("opening_hours.sessions", [["11:00", "08:00"]], "opening_hours.sessions[0]: the session ends before"),
+        (
+            "opening_hours.sessions",
+            [["07:00", "25:00"]],
+            "opening_hours.sessions[0]: expected a time HH:MM",
+        ),
+        (
+            "opening_hours.sessions",
+            [["11:00", "08:00"]],
+            "opening_hours.sessions[0]: the session ends before",
+        ),
         ("opening_hours.days", ["mon", "funday"], "opening_hours.days: unknown day 'funday'"),
         ("queue.recall_limit", -1, "queue.recall_limit: must be between 0 and 20"),
         ("queue.recall_limit", "three", "queue.recall_limit: expected a whole number"),
-        ("queue.transfer_position", "middle", "queue.transfer_position: must be one of original, back"),
-        ("voice.template", "Mời số {number}", "voice.template: must contain {number} and {counter}"),
+        (
+            "queue.transfer_position",
+            "middle",
+            "queue.transfer_position: must be one of original, back",
+        ),
+        (
+            "voice.template",
+            "Mời số {number}",
+            "voice.template: must contain {number} and {counter}",
+        ),
         ("printer.paper_mm", 70, "printer.paper_mm: must be 58 or 80"),
         ("seed.services.0.code", "D D", "seed.services[0].code: letters, digits and _ only"),
         ("seed.services.1.code", "DD", "seed.services[1].code: duplicate service code 'DD'"),
@@ -73,8 +89,9 @@ def test_unknown_section_and_missing_required_field():
 
 
 def test_environment_overrides(tmp_path):
-    cfg = config_mod.parse(BASE, env={"MOTCUA_PUBLIC_URL": "https://motcua.example.vn/",
-                                      "MOTCUA_SECRET_KEY": "s3cret"})
+    cfg = config_mod.parse(
+        BASE, env={"MOTCUA_PUBLIC_URL": "https://motcua.example.vn/", "MOTCUA_SECRET_KEY": "s3cret"}
+    )
     assert cfg.public_url == "https://motcua.example.vn" and cfg.secret_key == "s3cret"
 
 

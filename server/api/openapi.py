@@ -319,7 +319,11 @@ PATHS: dict[str, Any] = {
                 )
             },
             params=[
-                {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**53}},
+                {
+                    "name": "after",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**53},
+                },
                 {
                     "name": "limit",
                     "in": "query",
