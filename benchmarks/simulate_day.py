@@ -13,11 +13,12 @@ Row = tuple[str, str, str, str]
 
 def run() -> list[Row]:
     cfg = config.load(Path(__file__).resolve().parent.parent / "config.yaml", env={})
-    maes, p90s = [], []
+    maes, biases, p90s = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(1, 6):
             r = run_day(cfg, Path(tmp) / f"day{seed}", visitors=300, seed=seed)
             maes.append(r.mae)
+            biases.append(r.bias)
             waits = sorted(r.waits_min)
             p90s.append(waits[int(0.9 * (len(waits) - 1))])
     return [
@@ -25,7 +26,8 @@ def run() -> list[Row]:
             "simulated day: estimate MAE",
             f"{sum(maes) / len(maes):.1f} min",
             "as low as possible",
-            "mean of 5 seeded days",
+            f"mean of 5 seeded days (300 visitors, 10 counters); bias "
+            f"{sum(biases) / len(biases):+.1f} min (+ = overestimate)",
         ),
         (
             "simulated day: wait p90",

@@ -48,6 +48,9 @@ ALERT: Color = (255, 140, 140)
 LETTERBOX: Color = (0, 0, 0)
 
 Rect = tuple[int, int, int, int]
+FOOTER_RECT: Rect = (0, 1004, 1920, 76)
+"""The bottom strip: scrolling notice and reconnecting mark (the only part that moves
+every frame)."""
 
 
 @dataclass(frozen=True)
@@ -161,8 +164,7 @@ def _plan_current(plan: BoardPlan, state: BoardState, now: datetime) -> None:
         plan.box(panel, PANEL, 24)
         plan.text(t("board.call.none", lang), panel, 64, MUTED, align="center")
         return
-    age = age_seconds(call, now)
-    lit = 0 <= age < FLASH_S and int(age / (FLASH_PERIOD_S / 2)) % 2 == 0
+    lit = flash_lit(state, now)
     fill, number_color, text_color = (
         (YELLOW, BACKGROUND, BACKGROUND) if lit else (PANEL, YELLOW, WHITE)
     )
@@ -334,8 +336,31 @@ def _plan_service_row(plan: BoardPlan, service: Service, box: Rect, lang: str) -
         plan.text(estimate, (start, line[1], x + w - 16 - start, line[3]), 28, MUTED, align="right")
 
 
+def flash_lit(state: BoardState, now: datetime) -> bool:
+    """Is the current call in the bright half of its flash at ``now``?"""
+    if state.current_call is None:
+        return False
+    age = age_seconds(state.current_call, now)
+    return 0 <= age < FLASH_S and int(age / (FLASH_PERIOD_S / 2)) % 2 == 0
+
+
+def still_key(state: BoardState, now: datetime) -> tuple[int, bool]:
+    """What of ``now`` the board above the scrolling notice depends on: the clock's
+    second (clock, pages) and the flash phase.  Two instants with the same key (and the
+    same state) draw the same pixels there, so a screen loop re-plans only when the key
+    or the state changes and redraws just the footer (``plan_footer``) in between."""
+    return int(now.timestamp()), flash_lit(state, now)
+
+
+def plan_footer(state: BoardState, now: datetime) -> BoardPlan:
+    """The footer strip alone (scrolling notice, reconnecting mark) at ``now``."""
+    plan = BoardPlan()
+    _plan_footer(plan, state, now)
+    return plan
+
+
 def _plan_footer(plan: BoardPlan, state: BoardState, now: datetime) -> None:
-    bar = (0, 1004, 1920, 76)
+    bar = FOOTER_RECT
     plan.box(bar, HEADER)
     right = 1920
     if not state.connected:
@@ -421,15 +446,19 @@ def save_png(
     state: BoardState, now: datetime, path: Path | str, size: tuple[int, int] = LOGICAL_SIZE
 ) -> Path:
     """Render and write a PNG atomically (a viewer never sees half a file)."""
+    return write_png(render_board(state, now, size=size), path)
+
+
+def write_png(surface: pygame.Surface, path: Path | str) -> Path:
+    """Write an already drawn board as a PNG, atomically (temporary file + rename)."""
     path = Path(path)
-    board = render_board(state, now, size=size)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
     os.close(fd)
     try:
-        pygame.image.save(board, tmp_name)
+        pygame.image.save(surface, tmp_name)
         os.replace(tmp_name, path)
     except (OSError, pygame.error):
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    logger.info("board snapshot written to %s", path)
+    logger.debug("board snapshot written to %s", path)
     return path

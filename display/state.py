@@ -271,6 +271,11 @@ class BoardState:
         return [s for s in self.services if s.code in codes]
 
     @property
+    def has_baseline(self) -> bool:
+        """True once a snapshot or a call arrived: a later snapshot is a reconnect."""
+        return self._has_baseline
+
+    @property
     def awaiting_resync(self) -> bool:
         return bool(self._pending)
 

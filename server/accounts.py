@@ -36,6 +36,8 @@ class Identity:
     zone: str | None = None
     counter: int | None = None  # a counter-pad device's counter
     extra: dict[str, Any] = field(default_factory=dict)
+    department: str | None = None  # api keys: the department whose dossiers it may touch
+    scopes: tuple[str, ...] = ()  # api keys: e.g. ("dossiers:read", "dossiers:write")
 
     @property
     def actor(self) -> str:
@@ -199,9 +201,11 @@ def identify(db: Database, token: str) -> Identity | None:
                 counter=d["counter"],
             )
         u = accounts.user_by_token(conn, h)
-    if u is not None:
-        return user_identity(u)
-    return None
+        if u is None:
+            from .dossiers.apikeys import key_identity
+
+            return key_identity(conn, h)
+    return user_identity(u)
 
 
 def user_identity(u: dict[str, Any]) -> Identity:

@@ -34,6 +34,12 @@ class Context:
     def now(self):
         return self.clock.now()
 
+    def close(self) -> None:
+        """Stop background tasks, then close the database (tests, shutdown)."""
+        if self.realtime is not None:
+            self.realtime.stop()
+        self.db.close()
+
 
 def ctx() -> Context:
     return current_app.extensions["motcua"]
@@ -90,6 +96,11 @@ def create_app(
     }
     app.extensions["motcua"] = context
 
+    from . import security, settings
+
+    settings.apply(app)  # admin-saved priority classes, days off, SMS templates
+    security.install(app, cfg)  # trusted proxies, Secure cookie over HTTPS
+
     from .announce import Announcer
 
     context.announcer = Announcer(cfg, data / "audio")
@@ -105,4 +116,8 @@ def create_app(
     from .realtime import init_realtime
 
     context.realtime = init_realtime(app, async_mode=async_mode)
+
+    from .notify.worker import start_in_app
+
+    start_in_app(app)  # the SMS outbox sender (not in testing: tests drive it themselves)
     return app

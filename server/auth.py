@@ -82,8 +82,11 @@ def current_identity() -> Identity | None:
     return who
 
 
-def requires(*, roles: tuple[str, ...] = (), devices: tuple[str, ...] = ()) -> Callable[[F], F]:
-    """Allow users with one of `roles` and devices of one of the `devices` kinds."""
+def requires(
+    *, roles: tuple[str, ...] = (), devices: tuple[str, ...] = (), scopes: tuple[str, ...] = ()
+) -> Callable[[F], F]:
+    """Allow users with one of `roles`, devices of one of the `devices` kinds, and
+    departments' API keys holding one of `scopes`."""
 
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
@@ -91,8 +94,10 @@ def requires(*, roles: tuple[str, ...] = (), devices: tuple[str, ...] = ()) -> C
             who = current_identity()
             if who is None:
                 raise Unauthorized("Cần đăng nhập hoặc mã thiết bị.", code="unauthorized")
-            if (who.kind == "user" and who.role in roles) or (
-                who.kind == "device" and who.device_kind in devices
+            if (
+                (who.kind == "user" and who.role in roles)
+                or (who.kind == "device" and who.device_kind in devices)
+                or (who.kind == "apikey" and any(s in who.scopes for s in scopes))
             ):
                 return fn(*args, **kwargs)
             raise Forbidden(

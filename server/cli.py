@@ -209,6 +209,16 @@ def demo_hours(cfg: config_mod.Config) -> config_mod.Config:
     )
 
 
+def _use_thread_pool(application: Any) -> None:
+    """Under gevent, commits wait for fsync in the hub's thread pool (sqlite releases the
+    GIL there), so other requests go on meanwhile; writes still run one at a time (the
+    write lock is held until the commit returns).  Speech synthesis stays on the loop:
+    the voice cache's locks are gevent locks, which native threads must not share."""
+    import gevent
+
+    application.extensions["motcua"].db.offload = gevent.get_hub().threadpool.apply
+
+
 def _serve(
     cfg, data_dir: Path, host: str, port: int, dev: bool, banner: Callable[[], None] | None = None
 ) -> None:
@@ -233,7 +243,7 @@ def _serve(
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", 1)
-            self.cfg.set("worker_class", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker")
+            self.cfg.set("worker_class", "server.wsgi.Worker")
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("worker_connections", 4000)
@@ -242,6 +252,7 @@ def _serve(
 
         def load(self):
             application = create_app(cfg, data_dir, async_mode="gevent")
+            _use_thread_pool(application)
             if banner:
                 banner()
             return application
@@ -270,8 +281,14 @@ def demo(host, port, dev, cfg, config_path, data_dir) -> None:
     cfg = demo_hours(cfg)
     db = open_database(cfg, data_dir)
     logins, devices = demo_accounts(db, cfg, Clock().now())
+    from .dossiers.demo import demo_dossiers
+
+    samples = demo_dossiers(db, cfg, Clock().now())  # ~50 dossiers, created once
     base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     tokens = {d.name: d.token for d in devices}
+    from .commands.kiosk import start_demo_agent  # kiosk-1's agent, printing to a folder
+
+    tickets_dir = start_demo_agent(host, port, tokens["kiosk-1"], data_dir, cfg.paper_mm)
 
     def banner() -> None:
         lines = [
@@ -282,9 +299,11 @@ def demo(host, port, dev, cfg, config_path, data_dir) -> None:
             f"  Kiosk (lấy số):        {base}/kiosk/pair?token={tokens['kiosk-1']}",
             f"  Board (bảng hiển thị): {base}/board/pair?token={tokens['board-all']}",
             f"  Lookup (tra cứu):      {base}/lookup/pair?token={tokens['lookup-1']}",
+            f"  Lookup on phones:      {base}/tra-cuu   sample dossiers: {', '.join(samples)}",
             f"  Staff (quầy):          {base}/staff",
             f"  Supervisor / admin:    {base}/admin",
             f"  API:                   {base}/api/v1/openapi.json",
+            f"  Printed tickets (kiosk-1, .bin + .png): {tickets_dir}",
             "",
             "  Demo: every service issues numbers all day, every day (`motcua serve` keeps config.yaml's hours).",
             "",

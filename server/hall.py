@@ -45,7 +45,7 @@ def services_summary(conn: sqlite3.Connection, cfg: Config, now: datetime) -> li
                 "next_open": iso(state.next_open) if state.next_open else None,
                 "waiting": waiting,
                 "estimated_wait_min": estimates.for_service(
-                    conn, cfg, s["code"], waiting, counters, now
+                    conn, cfg, s["code"], waiting, counters, now, s
                 ),
                 "hours": hours.hours_to_json(hours.service_hours(cfg, s)),
             }
@@ -107,7 +107,7 @@ def public_ticket(
         "estimated_wait_min": None,
     }
     if t["status"] == TicketStatus.WAITING and t["day"] == business_day(now, cfg.tz).isoformat():
-        out.update(estimates.for_ticket(conn, cfg, t, now))
+        out.update(estimates.for_ticket(conn, cfg, t, now, svc or None))
     if t["counter"] is not None and t["status"] not in FINAL:
         c = catalog.counter(conn, t["counter"])
         out["counter"] = t["counter"]

@@ -65,6 +65,15 @@ class DeviceKind(StrEnum):
     COUNTER = "counter"
 
 
+class PrinterState(StrEnum):
+    """What a kiosk agent's heartbeat says about its printer."""
+
+    ONLINE = "online"
+    PAPER_LOW = "paper_low"
+    PAPER_OUT = "paper_out"
+    OFFLINE = "offline"
+
+
 class Channel(StrEnum):
     """How a ticket was issued (the kiosk id is stored beside it)."""
 
@@ -78,6 +87,8 @@ NS_DISPLAY = "/display"
 NS_COUNTER = "/counter"
 NS_KIOSK = "/kiosk"
 NS_TRACK = "/track"
+#: counter pads (device kind "counter"): the citizen rates the service just finished there.
+NS_PAD = "/pad"
 
 # --- Events, server → client ------------------------------------------------------------
 #: /display on connect: {"seq": int, "calls": [call...] (newest last), "counters": [counter...],
@@ -85,7 +96,11 @@ NS_TRACK = "/track"
 EV_SNAPSHOT = "snapshot"
 #: /display on every call and recall: {"seq", "ticket_id", "label", "counter", "counter_name",
 #:  "service", "service_name", "recall": bool, "at": ISO-8601, "text": announcement,
-#:  "audio_url": "/api/v1/audio/<key>.wav", "zone"}
+#:  "audio_url": "/api/v1/audio/<key>.wav", "zone", "prev_seq"}
+#: "prev_seq" is the seq of the call before this one on the receiving board's stream (its
+#: zone's calls, or all calls for a board without a zone), 0 when none: a board whose last
+#: seq is lower has missed a call and emits `resync` (zone boards see seqs skip, so
+#: seq - 1 is not the previous call).  Calls in GET /api/v1/calls carry no prev_seq.
 EV_CALL = "call"
 #: /display, /counter, /kiosk: {"services": [service_summary...]} whenever waiting counts move.
 EV_QUEUE = "queue"
@@ -95,6 +110,18 @@ EV_COUNTER = "counter"
 EV_TICKET = "ticket"
 #: /kiosk: {"job": print job} for a ticket issued on that kiosk.
 EV_PRINT = "print"
+#: /kiosk (the kiosk's room: its page and agent) when a print job's outcome is known:
+#:  {"ticket_id", "job_id", "label", "ok": bool, "error": str|None, "printer": PrinterState}
+EV_PRINT_STATUS = "print_status"
+#: /kiosk (the kiosk's room) on a page's connect and whenever the printer's state changes:
+#:  {"printer": PrinterState, "agent": bool (an agent is connected)}
+EV_PRINTER = "printer"
+#: /pad (room of the pad's counter) when a ticket at that counter is finished:
+#:  {"ticket_token", "label", "counter", "counter_name", "service", "service_name_vi",
+#:   "service_name_en", "finished_at"} — the pad shows the satisfaction faces.
+EV_RATE = "rate"
+#: /pad when that ticket has been rated (from the pad or the tracking page): {"ticket_token"}.
+EV_RATED = "rated"
 #: any namespace: {"error": {"code", "message"}} before the server disconnects a client.
 EV_ERROR = "error"
 

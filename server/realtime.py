@@ -24,21 +24,29 @@ from .protocol import (
     EV_CALL,
     EV_COUNTER,
     EV_QUEUE,
+    EV_RATE,
+    EV_RATED,
     EV_SNAPSHOT,
     EV_TICKET,
     NS_COUNTER,
     NS_DISPLAY,
     NS_KIOSK,
+    NS_PAD,
     NS_TRACK,
     RESYNC_MAX,
     DeviceKind,
     Role,
 )
+from .ratings import pending_at_counter
+from .store import catalog
 from .store import tickets as store
+from .store.db import DatabaseClosed
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 0.2
+#: Queue counts go out at most this often: with hundreds of boards every `queue` event
+#: is hundreds of socket writes, and counts twice a second are fresh enough for people.
+FLUSH_INTERVAL_S = 0.5
 ALL_ZONES = "zone:*"
 
 
@@ -58,6 +66,10 @@ def kiosk_room(device_id: int) -> str:
     return f"kiosk:{device_id}"
 
 
+def pad_room(counter: int) -> str:
+    return f"pad:{counter}"
+
+
 class Realtime:
     def __init__(self, app: Flask, socketio: SocketIO, context: Context) -> None:
         self.app = app
@@ -69,6 +81,8 @@ class Realtime:
         self._dirty_services: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._flusher_started = False
+        self.stopped = False
+        self._last_summary: list[dict[str, Any]] | None = None
         self.identities: dict[tuple[str, str], Identity] = {}
 
     # --- calls ----------------------------------------------------------------------------
@@ -99,6 +113,10 @@ class Realtime:
                 prev_zone[row["zone"]] = row["seq"]
                 self.last_emitted = row["seq"]
                 sent.append(payload)
+        if sent:
+            # Let the sockets' writers deliver the calls now, before this request queues
+            # counter and queue updates behind them: the boards' latency is the call's.
+            self.socketio.sleep(0)
         for payload in sent:
             self.socketio.start_background_task(
                 self._render_audio, payload["label"], payload["counter"]
@@ -146,34 +164,75 @@ class Realtime:
         with self.ctx.db.read() as conn:
             summary = hall.services_summary(conn, self.ctx.cfg, now)
             day = business_day(now, self.ctx.cfg.tz).isoformat()
+            # Only the tickets someone follows (a handful), not every waiting ticket.
             followers = [
                 t
-                for t in store.waiting(conn, day, sorted(dirty), limit=1000)
-                if self._has_members(NS_TRACK, ticket_room(t["token"]))
+                for t in store.tickets_by_tokens(conn, self._followed_tokens())
+                if t["status"] == "waiting" and t["day"] == day and t["queue_service"] in dirty
             ]
             updates = [
                 (t["token"], hall.public_ticket(conn, self.ctx.cfg, t, now)) for t in followers
             ]
-        body = {"services": summary}
-        for ns in (NS_DISPLAY, NS_COUNTER, NS_KIOSK):
-            self.socketio.emit(EV_QUEUE, body, namespace=ns)
+        if summary != self._last_summary:  # e.g. a recall moves nothing in the queues
+            self._last_summary = summary
+            body = {"services": summary}
+            for ns in (NS_DISPLAY, NS_COUNTER, NS_KIOSK):
+                self.socketio.emit(EV_QUEUE, body, namespace=ns)
         for token, view in updates:
             self.socketio.emit(
                 EV_TICKET, {"ticket": view}, namespace=NS_TRACK, to=ticket_room(token)
             )
 
+    def queue_read(self) -> None:
+        """A console just read the queues over HTTP, between two flushes: it may show a
+        state that was never emitted, so the next flush must emit even if its summary
+        equals the last one sent (two changes inside one flush window cancel out)."""
+        self._last_summary = None
+
     def _flush_loop(self) -> None:
-        while True:
+        while not self.stopped:
             self.socketio.sleep(FLUSH_INTERVAL_S)
             try:
                 with self.app.app_context():
                     self.flush()
+            except DatabaseClosed:
+                return  # the app shut down
             except Exception:  # the loop must survive one bad flush; log it with its trace
                 log.exception("realtime flush failed")
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def _followed_tokens(self) -> list[str]:
+        rooms = self.socketio.server.manager.rooms.get(NS_TRACK, {})
+        prefix = ticket_room("")
+        return [
+            r[len(prefix) :]
+            for r, members in list(rooms.items())
+            if r and r.startswith(prefix) and members
+        ]
 
     def _has_members(self, namespace: str, room: str) -> bool:
         rooms = self.socketio.server.manager.rooms.get(namespace, {})
         return bool(rooms.get(room))
+
+    # --- counter pads (ratings) ------------------------------------------------------------
+    def ticket_finished(self, t: dict[str, Any] | None) -> None:
+        """Ask the pad of the ticket's counter to show the satisfaction faces."""
+        if not t or t.get("counter") is None or t.get("status") != "done":
+            return
+        room = pad_room(t["counter"])
+        if not self._has_members(NS_PAD, room):
+            return
+        with self.ctx.db.read() as conn:
+            payload = pad_prompt(conn, t)
+        self.socketio.emit(EV_RATE, payload, namespace=NS_PAD, to=room)
+
+    def ticket_rated(self, counter: int, token: str) -> None:
+        """A rating arrived (pad or phone): the pad showing that ticket goes back to idle."""
+        self.socketio.emit(
+            EV_RATED, {"ticket_token": token}, namespace=NS_PAD, to=pad_room(counter)
+        )
 
     # --- sessions -------------------------------------------------------------------------
     def disconnect_identity(self, kind: str, ident: int) -> int:
@@ -314,6 +373,39 @@ class TrackNamespace(_Base):
         return {"ok": True}
 
 
+def pad_prompt(conn: Any, t: dict[str, Any]) -> dict[str, Any]:
+    """The `rate` payload: what the pad shows above the faces."""
+    counter = catalog.counter(conn, t["counter"])
+    svc = catalog.service(conn, t["queue_service"]) or {}
+    return {
+        "ticket_token": t["token"],
+        "label": t["label"],
+        "counter": t["counter"],
+        "counter_name": counter["name"] if counter else None,
+        "service": t["queue_service"],
+        "service_name_vi": svc.get("name_vi"),
+        "service_name_en": svc.get("name_en"),
+        "finished_at": t["finished_at"],
+    }
+
+
+class PadNamespace(_Base):
+    """Counter pads: a `rate` prompt after each service finished at the pad's counter."""
+
+    def on_connect(self, auth: Any = None) -> None:
+        who = socket_identity(auth)
+        if who is None or who.device_kind != DeviceKind.COUNTER or who.counter is None:
+            raise ConnectionRefusedError(
+                {"code": "unauthorized", "message": "Cần mã thiết bị đánh giá gắn với một quầy."}
+            )
+        self.remember(who)
+        join_room(pad_room(who.counter))
+        pending = pending_at_counter(self.rt.ctx.db, who.counter, self.rt.ctx.now())
+        if pending is not None:
+            with self.rt.ctx.db.read() as conn:
+                emit(EV_RATE, pad_prompt(conn, pending))
+
+
 def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
     socketio = SocketIO(
         app,
@@ -331,9 +423,13 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
         (CounterNamespace, NS_COUNTER),
         (KioskNamespace, NS_KIOSK),
         (TrackNamespace, NS_TRACK),
+        (PadNamespace, NS_PAD),
     ):
         handler = cls(ns)
         handler.rt = rt
         socketio.on_namespace(handler)
     app.extensions["motcua.socketio"] = socketio
+    from .realtime_kiosk import install_kiosk  # print jobs, printer state on /kiosk
+
+    install_kiosk(app, rt)
     return rt

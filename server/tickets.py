@@ -139,7 +139,7 @@ def issue(
         store.add_event(
             conn, t["id"], str(TicketAction.ISSUE), None, str(S.WAITING), at, channel, None
         )
-        t.update(estimates.for_ticket(conn, cfg, t, now))
+        t.update(estimates.for_ticket(conn, cfg, t, now, svc))
     return t
 
 
@@ -315,10 +315,17 @@ def start(
 
 
 def finish(
-    db: Database, cfg: Config, ticket_id: int, actor: str | None, now: datetime
+    db: Database,
+    cfg: Config,
+    ticket_id: int,
+    actor: str | None,
+    now: datetime,
+    *,
+    dossiers: list[str] | None = None,
 ) -> dict[str, Any]:
     """Serving → done.  A called ticket may be finished directly (the service simply
-    started when it was called)."""
+    started when it was called).  `dossiers`: codes of the dossiers received, kept in
+    the finish event's detail (the dossier area links ticket and dossier from it)."""
     at = iso(now)
     with db.write() as conn:
         t = _ticket_or_404(conn, ticket_id)
@@ -332,6 +339,7 @@ def finish(
             at,
             actor,
             t["counter"],
+            {"dossiers": dossiers} if dossiers else None,
             started_at=t["started_at"] or t["called_at"],
             finished_at=at,
         )

@@ -68,7 +68,7 @@ def live_server(cfg, tmp_path: Path) -> Iterator[LiveServer]:
             time.sleep(0.05)
     yield LiveServer(f"http://127.0.0.1:{port}", app, app.extensions["motcua"])
     server.shutdown()
-    app.extensions["motcua"].db.close()
+    app.extensions["motcua"].close()
 
 
 @pytest.fixture(scope="session")

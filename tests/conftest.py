@@ -41,7 +41,7 @@ def clock() -> FixedClock:
 def app(cfg, clock, tmp_path):
     application = create_app(cfg, tmp_path / "data", clock=clock, testing=True)
     yield application
-    application.extensions["motcua"].db.close()
+    application.extensions["motcua"].close()
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ def _called(result: CallResult):
     rt.publish_ticket(result.ticket)
     if result.finished:
         rt.publish_ticket(result.finished)
+        rt.ticket_finished(result.finished)
     with c.db.connection() as conn:
         names = hall.service_names(conn)
     return jsonify(

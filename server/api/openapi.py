@@ -270,7 +270,33 @@ PATHS: dict[str, Any] = {
         )
     },
     "/tickets/{ticket_id}/start": _ticket_action("Start serving a called ticket"),
-    "/tickets/{ticket_id}/finish": _ticket_action("Finish a ticket being served"),
+    "/tickets/{ticket_id}/finish": {
+        "post": {
+            **_ticket_action("Finish a ticket being served")["post"],
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": _obj(
+                            {
+                                "dossiers": {
+                                    "type": "array",
+                                    "items": STR,
+                                    "maxItems": 20,
+                                    "description": "codes of the dossiers received (kept on "
+                                    "the finish event)",
+                                }
+                            }
+                        )
+                    }
+                },
+            },
+            "responses": {
+                "200": _resp("The finished ticket", _obj({"ticket": _ref("Ticket")})),
+                **_errors(400, 401, 403, 404, 409),
+            },
+        }
+    },
     "/tickets/{ticket_id}/no-show": _ticket_action("Mark a called ticket as no-show"),
     "/tickets/{ticket_id}/cancel": _ticket_action("Cancel a waiting ticket (supervisor)"),
     "/tickets/{ticket_id}/transfer": {

@@ -9,8 +9,11 @@ from flask import jsonify
 from .. import hall
 from .. import tickets as domain
 from ..app import ctx
+from ..console import dossier_codes
+from ..dossiers.service import link_codes
 from ..errors import BadRequest, Forbidden, NotFound
 from ..protocol import Channel
+from ..realtime_kiosk import hub as kiosk_hub
 from ..store import catalog
 from ..store import tickets as store
 from . import api
@@ -52,8 +55,9 @@ def issue_ticket():
     assert svc is not None
     body = hall.issued_view(t, svc, c.cfg)
     c.realtime.queue_changed(t["queue_service"])
-    if who.kind == "device" and hasattr(c.realtime, "ticket_issued"):
-        c.realtime.ticket_issued(who, t, body)
+    if who.kind == "device":
+        # the kiosk's print job (sent to its agent after the commit above)
+        body["print"] = kiosk_hub().ticket_issued(who, t, body, data)
     return jsonify(body), 201
 
 
@@ -114,9 +118,15 @@ def start(ticket_id: int):
 @requires(roles=STAFF_ROLES)
 def finish(ticket_id: int):
     old = _ticket_for_staff(ticket_id)
+    dossiers = dossier_codes(json_body().get("dossiers"))
     c = ctx()
-    t = domain.finish(c.db, c.cfg, ticket_id, current_identity().name, c.now())  # type: ignore[union-attr]
+    who = current_identity()
+    assert who is not None
+    t = domain.finish(c.db, c.cfg, ticket_id, who.name, c.now(), dossiers=dossiers)
+    if dossiers:  # the dossiers received at this visit point back to its ticket
+        link_codes(c.db, ticket_id, dossiers, actor=who.actor, now=c.now())
     _after(t, old)
+    c.realtime.ticket_finished(t)
     return jsonify({"ticket": _ticket_json(t)})
 
 

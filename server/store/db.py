@@ -4,6 +4,12 @@ Writes run as ``with db.write() as conn:`` — one ``BEGIN IMMEDIATE`` transacti
 the read-modify-write of a number allocation or a call selection can never interleave
 with another writer (in this process or another one).  Nothing inside a write may
 yield to the network: emits happen after commit, in ``server.realtime``.
+
+Writes commit in groups: writers that queued up while one was committing run next, one
+at a time, inside one shared transaction — each in its own savepoint, so a body that
+raises undoes only its own writes — and the last of them commits for all.  Every
+``with db.write()`` block still exits only once its writes are durable
+(synchronous=FULL), but twenty kiosks issuing at once cost one fsync, not twenty.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +27,26 @@ import sqlite_utils
 log = logging.getLogger(__name__)
 
 _POOL_SIZE = 16
+#: Most writes one commit may carry (bounds the wait of the first writer of a group).
+_GROUP_MAX = 32
+_SAVEPOINT = "group_member"
+
+
+class DatabaseClosed(sqlite3.ProgrammingError):
+    """The application shut its database down (a background task outlived it)."""
+
+
+class CommitFailed(sqlite3.OperationalError):
+    """The group commit carrying this write failed: nothing of it was saved."""
+
+
+class _Group:
+    """One open transaction shared by consecutive writers, and how its commit went."""
+
+    def __init__(self) -> None:
+        self.members = 0
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 class Database:
@@ -29,8 +55,17 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queued = 0  # writers waiting for the write lock
+        self._group: _Group | None = None
+        self._writer: sqlite3.Connection | None = None
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._closed = False
+        #: Runs a commit somewhere that does not stop the event loop.  The gevent server
+        #: sets it to its thread pool: a commit waits for fsync (synchronous=FULL), and on
+        #: the loop's own thread that wait would stall every other request meanwhile.
+        self.offload: Callable[[Callable[[], None]], object] | None = None
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -45,6 +80,8 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise DatabaseClosed(f"{self.path} is closed")
         try:
             conn = self._pool.get_nowait()
         except queue.Empty:
@@ -54,7 +91,9 @@ class Database:
         finally:
             if conn.in_transaction:
                 conn.rollback()
-            if self._pool.qsize() < _POOL_SIZE:
+            if self._closed:
+                self._forget(conn)
+            elif self._pool.qsize() < _POOL_SIZE:
                 self._pool.put(conn)
             else:
                 self._forget(conn)
@@ -77,24 +116,118 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock, self.connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
+        """A write transaction: bodies run one at a time, each sees every write before it,
+        and the block exits once its writes are committed (see the module docstring).
+        A body must not commit or roll back by itself."""
+        with self._queue_lock:
+            self._queued += 1
+        try:
+            self._write_lock.acquire()
+        finally:
+            with self._queue_lock:
+                self._queued -= 1
+        group = self._group
+        joined = group is not None
+        try:
+            if self._closed:
+                raise DatabaseClosed(f"{self.path} is closed")
+            if self._writer is None:
+                self._writer = self._open()
+            conn = self._writer
+            if group is None:
+                conn.execute("BEGIN IMMEDIATE")
+                group = self._group = _Group()
+            else:
+                conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+        except BaseException:
+            self._write_lock.release()
+            raise
+        try:
+            yield conn
+        except BaseException as exc:
+            if not joined:  # alone in its transaction: undo all of it
+                self._group = None
+                try:
+                    if conn.in_transaction:
+                        conn.rollback()
+                finally:
+                    group.done.set()
+                    self._write_lock.release()
                 raise
-            conn.commit()
+            try:
+                conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                conn.execute(f"RELEASE {_SAVEPOINT}")
+            except sqlite3.Error:
+                group.error = exc  # SQLite dropped the whole transaction (I/O error, full disk)
+            self._end_group(conn, group, commit=group.members > 0)
+            raise
+        if joined:
+            conn.execute(f"RELEASE {_SAVEPOINT}")
+        group.members += 1
+        if self._queued and group.members < _GROUP_MAX:
+            self._write_lock.release()  # the next writer joins; the last one commits
+            self._wait(group)
+        else:
+            self._end_group(conn, group, commit=True)
+        if group.error is not None:
+            raise CommitFailed(f"write not saved: {group.error}") from group.error
+
+    def _end_group(self, conn: sqlite3.Connection, group: _Group, *, commit: bool) -> None:
+        """Commit (or, after a fatal error, roll back) the group; called with the lock held."""
+        try:
+            if group.error is None and commit:
+                if not conn.in_transaction:
+                    raise sqlite3.OperationalError("SQLite rolled the transaction back")
+                if self.offload is None:
+                    conn.commit()
+                else:
+                    self.offload(conn.commit)
+        except BaseException as exc:
+            group.error = exc
+        finally:
+            if conn.in_transaction:
+                try:
+                    conn.rollback()
+                except sqlite3.Error:
+                    log.exception("rollback after a failed commit")
+            self._group = None
+            group.done.set()
+            self._write_lock.release()
+
+    def _wait(self, group: _Group) -> None:
+        """Until the group's last writer has committed it — or, if that writer never came
+        (cancelled while queued), close the group ourselves."""
+        while not group.done.wait(0.5):
+            if self._write_lock.acquire(timeout=0.5):
+                if self._group is group:
+                    self._end_group(self._writer_or_fail(), group, commit=True)
+                else:
+                    self._write_lock.release()
+
+    def _writer_or_fail(self) -> sqlite3.Connection:
+        if self._writer is None:
+            raise sqlite3.OperationalError("the write connection is closed")
+        return self._writer
 
     def utils(self, conn: sqlite3.Connection) -> sqlite_utils.Database:
         return sqlite_utils.Database(conn)
 
     def close(self) -> None:
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
+        """Close idle connections now and busy ones when they are handed back.
+
+        Closing a connection another thread is using crashes SQLite (check_same_thread
+        is off for the pool), so a background task still mid-query keeps its connection
+        until it returns it; after close, asking for a connection raises DatabaseClosed."""
+        self._closed = True
+        while True:
             try:
-                conn.close()
-            except sqlite3.ProgrammingError:
-                log.debug("connection already closed")
-        self._pool = queue.LifoQueue()
+                self._forget(self._pool.get_nowait())
+            except queue.Empty:
+                break
+        if self._write_lock.acquire(timeout=10):
+            try:
+                if self._writer is not None:
+                    self._forget(self._writer)
+                    self._writer = None
+            finally:
+                self._write_lock.release()

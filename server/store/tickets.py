@@ -69,6 +69,17 @@ def ticket_by_token(conn: sqlite3.Connection, token: str) -> dict[str, Any] | No
     return dict(row) if row else None
 
 
+def tickets_by_tokens(conn: sqlite3.Connection, tokens: Sequence[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(tokens), 500):
+        chunk = tokens[i : i + 500]
+        rows = conn.execute(
+            f"SELECT * FROM ticket WHERE token IN ({', '.join('?' * len(chunk))})", chunk
+        )
+        out += [dict(r) for r in rows]
+    return out
+
+
 def ticket_by_label(
     conn: sqlite3.Connection, day: str, label: str, services: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -195,13 +206,15 @@ def ahead_of(conn: sqlite3.Connection, t: dict[str, Any]) -> int:
 
 
 def recent_service_stats(
-    conn: sqlite3.Connection, service: str, since: str
+    conn: sqlite3.Connection, service: str, day: str, since: str
 ) -> tuple[int, float | None]:
-    """(count, mean minutes between call and finish) of tickets of a queue finished since."""
+    """(count, mean minutes between call and finish) of the business day's tickets of a
+    queue finished since `since`.  `day` lets the queue index find them: without it every
+    ticket ever finished was scanned, on every issue."""
     row = conn.execute(
         """SELECT count(*), avg((julianday(finished_at) - julianday(called_at)) * 1440.0)
-           FROM ticket WHERE queue_service = ? AND status = 'done' AND finished_at >= ?""",
-        (service, since),
+           FROM ticket WHERE day = ? AND status = 'done' AND queue_service = ? AND finished_at >= ?""",
+        (day, service, since),
     ).fetchone()
     return int(row[0]), (float(row[1]) if row[1] is not None else None)
 

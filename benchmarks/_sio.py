@@ -1,0 +1,176 @@
+"""A minimal Socket.IO (Engine.IO v4, WebSocket transport) display client for benchmarks.
+
+Hundreds of boards must be simulated on the same 2-core machine as the server, so the
+client has to cost far less than what it measures: python-socketio's threaded client
+spends three threads and a full decode per message per board.  This one is an asyncio
+Protocol per connection — it parses WebSocket frames, answers Engine.IO pings, and
+stamps every `call` event with `time.perf_counter()` (CLOCK_MONOTONIC, comparable
+across processes) the moment its frame is complete; JSON is decoded after the run.
+The benchmark also connects real python-socketio clients beside these, so the protocol
+is checked against the reference implementation."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+HOST = "127.0.0.1"
+CALL_PREFIX = '42/display,["call",'
+SNAPSHOT_PREFIX = '42/display,["snapshot",'
+
+
+def _frame(text: str) -> bytes:
+    """A masked text frame (clients must mask; the key's value does not matter here)."""
+    data = text.encode()
+    mask = os.urandom(4)
+    n = len(data)
+    if n < 126:
+        head = struct.pack("!BB", 0x81, 0x80 | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x81, 0x80 | 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+@dataclass
+class Board:
+    """What one display connection saw: raw `call` messages with their arrival times."""
+
+    calls: list[tuple[float, str]] = field(default_factory=list)
+    snapshot: str | None = None
+    connected: asyncio.Future[bool] | None = None
+    closed: bool = False
+    error: str | None = None
+
+    def call_events(self) -> list[tuple[float, dict[str, Any]]]:
+        return [(t, json.loads(raw[len(CALL_PREFIX) : -1])) for t, raw in self.calls]
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, board: Board, token: str, namespace: str) -> None:
+        self.board = board
+        self.token = token
+        self.namespace = namespace
+        self.buf = bytearray()
+        self.upgraded = False
+        self.fragments: list[bytes] = []
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(
+            (
+                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                f"Host: {HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        self.buf += data
+        if not self.upgraded:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buf[:end]).decode("latin-1")
+            del self.buf[: end + 4]
+            if " 101 " not in head.split("\r\n", 1)[0]:
+                self._fail(f"no websocket upgrade: {head.splitlines()[0]}")
+                return
+            self.upgraded = True
+        while True:
+            msg = self._next_frame()
+            if msg is None:
+                return
+            self._on_message(msg, now)
+
+    def _next_frame(self) -> str | None:
+        buf = self.buf
+        if len(buf) < 2:
+            return None
+        b0, b1 = buf[0], buf[1]
+        n, pos = b1 & 0x7F, 2
+        if n == 126:
+            if len(buf) < 4:
+                return None
+            n, pos = struct.unpack_from("!H", buf, 2)[0], 4
+        elif n == 127:
+            if len(buf) < 10:
+                return None
+            n, pos = struct.unpack_from("!Q", buf, 2)[0], 10
+        if len(buf) < pos + n:
+            return None
+        payload = bytes(buf[pos : pos + n])
+        del buf[: pos + n]
+        opcode = b0 & 0x0F
+        if opcode == 0x9:  # ping → pong
+            assert self.transport is not None
+            self.transport.write(struct.pack("!BB", 0x8A, 0x80) + os.urandom(4))
+            return self._next_frame()
+        if opcode == 0x8:
+            self.board.closed = True
+            return self._next_frame()
+        self.fragments.append(payload)
+        if not b0 & 0x80:
+            return self._next_frame()
+        text = b"".join(self.fragments).decode()
+        self.fragments = []
+        return text
+
+    def _on_message(self, msg: str, now: float) -> None:
+        assert self.transport is not None
+        if msg.startswith(CALL_PREFIX):
+            self.board.calls.append((now, msg))
+        elif msg == "2":  # Engine.IO ping
+            self.transport.write(_frame("3"))
+        elif msg.startswith("0{"):  # Engine.IO open → Socket.IO connect to the namespace
+            auth = json.dumps({"token": self.token})
+            self.transport.write(_frame(f"40{self.namespace},{auth}"))
+        elif msg.startswith(SNAPSHOT_PREFIX):
+            self.board.snapshot = msg
+            if self.board.connected and not self.board.connected.done():
+                self.board.connected.set_result(True)
+        elif msg.startswith(f"44{self.namespace},"):
+            self._fail(f"refused: {msg}")
+
+    def _fail(self, why: str) -> None:
+        self.board.error = why
+        if self.board.connected and not self.board.connected.done():
+            self.board.connected.set_exception(ConnectionError(why))
+        if self.transport:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.board.closed = True
+        if self.board.connected and not self.board.connected.done():
+            self.board.connected.set_exception(ConnectionError(f"closed: {exc}"))
+
+
+async def connect_board(port: int, token: str, namespace: str = "/display") -> Board:
+    """Connect one display and wait for its snapshot (the server's proof of admission)."""
+    loop = asyncio.get_running_loop()
+    board = Board(connected=loop.create_future())
+    await loop.create_connection(lambda: _Protocol(board, token, namespace), HOST, port)
+    assert board.connected is not None
+    await asyncio.wait_for(board.connected, 60)
+    return board
+
+
+async def connect_many(port: int, token: str, n: int, batch: int = 25) -> list[Board]:
+    """Connect `n` boards, `batch` at a time (each connect makes the server build a snapshot)."""
+    boards: list[Board] = []
+    for i in range(0, n, batch):
+        boards += await asyncio.gather(
+            *(connect_board(port, token) for _ in range(min(batch, n - i)))
+        )
+    return boards

@@ -1,0 +1,139 @@
+"""Dossier files: upload an import (background job with progress) and export.
+
+Supervisors import and export every department; a department's API key imports and
+exports only its own dossiers (``dossiers:write`` to import, ``dossiers:read`` to export).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, current_app, jsonify, request
+
+from ..app import ctx
+from ..dossiers import tables
+from ..dossiers.apikeys import READ, WRITE
+from ..dossiers.importer import POLICIES, export_rows
+from ..dossiers.jobs import ImportJobs, safe_name, store_upload
+from ..errors import BadRequest, NotFound
+from ..notify import worker as notify_worker
+from . import api
+from .common import SUPERVISOR_ROLES, current_identity, requires
+
+EXTENSION = "motcua.dossier_imports"
+
+
+def _jobs() -> ImportJobs:
+    jobs = current_app.extensions.get(EXTENSION)
+    if jobs is None:
+        sio = current_app.extensions["motcua.socketio"]
+        # sleep(0) between chunks: under gevent the import yields to other requests
+        jobs = current_app.extensions[EXTENSION] = ImportJobs(
+            sio.start_background_task, pause=lambda: sio.sleep(0)
+        )
+    return jobs
+
+
+def _scope() -> str | None:
+    who = current_identity()
+    return who.department if who is not None and who.kind == "apikey" else None
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = request.form.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@api.post("/dossiers/imports")
+@requires(roles=SUPERVISOR_ROLES, scopes=(WRITE,))
+def start_import():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise BadRequest("Chưa chọn tệp để nhập.", code="missing_file", field="file")
+    policy = request.form.get("policy", "all-or-nothing")
+    if policy not in POLICIES:
+        raise BadRequest(f"policy: {' | '.join(POLICIES)}.", code="bad_policy", field="policy")
+    raw = upload.read()
+    if not raw:
+        raise BadRequest("Tệp trống.", code="empty_file", field="file")
+    c = ctx()
+    who = current_identity()
+    assert who is not None
+    path = store_upload(c.data_dir, upload.filename, raw, c.now())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def done(job: dict[str, Any]) -> None:
+        if job.get("report") and job["report"]["committed"] and job["report"]["notifications"]:
+            notify_worker.poke(app)
+
+    job = _jobs().start(
+        c.db,
+        c.cfg,
+        path,
+        original=upload.filename,
+        actor=who.actor,
+        now=c.now(),
+        policy=policy,
+        dry_run=_flag("dry_run", False),
+        scope=_scope(),
+        notify=_flag("notify", True),
+        on_done=done,
+    )
+    return jsonify({"job": _public(job)}), 202
+
+
+def _public(job: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in job.items() if k not in ("scope",)}
+
+
+@api.get("/dossiers/imports/<job_id>")
+@requires(roles=SUPERVISOR_ROLES, scopes=(WRITE,))
+def import_status(job_id: str):
+    job = _jobs().get(job_id)
+    who = current_identity()
+    if job is None or (who is not None and who.kind == "apikey" and job["actor"] != who.actor):
+        raise NotFound("Không có lượt nhập này.", code="unknown_import")
+    return jsonify({"job": _public(job)})
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{name}: ngày dạng YYYY-MM-DD.", code="bad_query", field=name) from None
+
+
+@api.get("/dossiers/export")
+@requires(roles=SUPERVISOR_ROLES, scopes=(READ,))
+def export():
+    fmt = request.args.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        raise BadRequest("format: csv hoặc xlsx.", code="bad_format", field="format")
+    c = ctx()
+    department = _scope() or (request.args.get("department") or None)
+    rows = export_rows(
+        c.db,
+        c.cfg,
+        department=department,
+        date_from=_date_arg("from"),
+        date_to=_date_arg("to"),
+    )
+    stamp = c.now().astimezone(c.cfg.tz).strftime("%Y%m%d-%H%M")
+    name = safe_name(f"ho-so-{department or 'tat-ca'}-{stamp}".lower())
+    if fmt == "xlsx":
+        body = tables.write_xlsx(rows)
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body = tables.write_csv(rows)
+        mime = "text/csv; charset=utf-8"
+    return Response(
+        body,
+        mimetype=mime,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )

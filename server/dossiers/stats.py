@@ -1,0 +1,208 @@
+"""Dossier statistics for reports, and the staleness watch for supervisors.
+
+``dossier_stats`` is the one function the reports area calls; it answers the questions
+of a one-stop center's monthly report: how many dossiers were received and by which
+channel, how many were resolved early / on time / late, how many are still open and how
+many of those are overdue — in total or per department or procedure.
+
+Definitions (dates are the center's calendar dates, both ends included):
+- received: ``received_at`` in the range (the clock started: online submissions that
+  were never received are not counted);
+- resolved: ``finished_at`` (first reached "resolved") in the range, split by the
+  timeliness stored when it was resolved (``no_due`` when its procedure had no limit);
+- in_progress: received before the range ended and neither resolved nor closed (not
+  accepted / withdrawn / stopped) by then;
+- overdue: in progress, and its legal due date passed before the end of the range (or
+  now, for a range that has not ended), unless its clock was stopped for the citizen.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from server.clock import iso, parse_iso
+from server.config import Config
+from server.dossiers import settings as dsettings
+from server.dossiers.status import RUNNING, DossierChannel
+from server.errors import BadRequest
+from server.store import Database
+from server.store import dossier_stats as sql
+
+TIMELINESS = ("early", "on_time", "late", "no_due")
+
+
+def _pct(count: int, total: int) -> float:
+    return round(100.0 * count / total, 1) if total else 0.0
+
+
+def _empty() -> dict[str, Any]:
+    return {"received": {}, "resolved": {}, "in_progress": 0, "overdue": 0}
+
+
+def _figures(raw: dict[str, Any]) -> dict[str, Any]:
+    rec_total = sum(raw["received"].values())
+    res_total = sum(raw["resolved"].values())
+    return {
+        "received": {
+            "total": rec_total,
+            "by_channel": {
+                c.value: {
+                    "count": raw["received"].get(c.value, 0),
+                    "pct": _pct(raw["received"].get(c.value, 0), rec_total),
+                }
+                for c in DossierChannel
+            },
+        },
+        "resolved": {
+            "total": res_total,
+            **{
+                k: {
+                    "count": raw["resolved"].get(k, 0),
+                    "pct": _pct(raw["resolved"].get(k, 0), res_total),
+                }
+                for k in TIMELINESS
+            },
+        },
+        "in_progress": raw["in_progress"],
+        "overdue": raw["overdue"],
+    }
+
+
+def dossier_stats(
+    db: Database,
+    cfg: Config,
+    date_from: date,
+    date_to: date,
+    group_by: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Figures for [date_from, date_to]; ``group_by`` None, "department" or "procedure".
+
+    Returns {"from", "to", "group_by", "totals": figures, "groups": [{"key", "name",
+    **figures}]} where figures = {"received": {"total", "by_channel": {channel: {"count",
+    "pct"}}}, "resolved": {"total", "early"|"on_time"|"late"|"no_due": {"count", "pct"}},
+    "in_progress": int, "overdue": int}.
+    """
+    if group_by not in sql.GROUPS:
+        raise BadRequest(
+            "group_by phải là department hoặc procedure.", code="bad_group_by", field="group_by"
+        )
+    if date_to < date_from:
+        raise BadRequest("Ngày kết thúc trước ngày bắt đầu.", code="bad_range")
+    tz = cfg.tz
+    start = iso(datetime.combine(date_from, time(0), tzinfo=tz))
+    end_dt = datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=tz)
+    end = iso(end_dt)
+    current = now or datetime.now(tz)
+    cutoff = iso(min(end_dt, current))
+    groups: dict[str, dict[str, Any]] = {}
+    totals = _empty()
+
+    def bucket(key: str) -> dict[str, Any]:
+        return groups.setdefault(key, _empty())
+
+    with db.read() as conn:
+        for r in sql.received(conn, start, end, group_by):
+            for target in (totals, bucket(r["k"])):
+                target["received"][r["channel"]] = target["received"].get(r["channel"], 0) + r["n"]
+        for r in sql.resolved(conn, start, end, group_by):
+            for target in (totals, bucket(r["k"])):
+                target["resolved"][r["timeliness"]] = (
+                    target["resolved"].get(r["timeliness"], 0) + r["n"]
+                )
+        for r in sql.open_at(conn, end, cutoff, group_by):
+            for target in (totals, bucket(r["k"])):
+                target["in_progress"] += r["n"]
+                target["overdue"] += r["overdue"] or 0
+        names = sql.names(conn, group_by)
+    out: dict[str, Any] = {
+        "from": date_from.isoformat(),
+        "to": date_to.isoformat(),
+        "group_by": group_by,
+        "totals": _figures(totals),
+        "groups": [],
+    }
+    if group_by is not None:
+        out["groups"] = sorted(
+            ({"key": k, "name": names.get(k, k), **_figures(v)} for k, v in groups.items()),
+            key=lambda g: (g["name"], g["key"]),
+        )
+    return out
+
+
+# --- staleness watch ------------------------------------------------------------------
+def stale_cutoff(cfg: Config, now: datetime, days: int) -> datetime:
+    """The instant before which a last change counts as ``days`` working days old."""
+    cal = dsettings.calendar(cfg)
+    day, counted = cal.local_date(now), 0
+    while counted < days:
+        counted += cal.is_working_day(day)
+        day -= timedelta(days=1)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=cal.tz)
+
+
+def watch(
+    db: Database,
+    cfg: Config,
+    now: datetime,
+    *,
+    department: str | None = None,
+    stale_days: int | None = None,
+    due_days: int | None = None,
+    limit: int = 500,
+) -> dict[str, Any]:
+    """Dossiers a supervisor should look at: idle for ``stale_days`` working days, or
+    due (or overdue) within ``due_days`` working days while their clock runs."""
+    settings = dsettings.settings(cfg)
+    stale_n = settings.stale_days if stale_days is None else stale_days
+    due_n = settings.due_soon_days if due_days is None else due_days
+    if not 1 <= stale_n <= 365 or not 0 <= due_n <= 365:
+        raise BadRequest("stale_days 1–365, due_days 0–365.", code="bad_query")
+    cal = dsettings.calendar(cfg)
+    stale_before = stale_cutoff(cfg, now, stale_n)
+    due_before = cal.add_working_time(now, days=due_n) if due_n else now
+    with db.read() as conn:
+        rows = sql.watch_candidates(
+            conn,
+            stale_before=iso(stale_before),
+            due_before=iso(due_before),
+            running=[s.value for s in RUNNING],
+            department=department,
+            limit=limit,
+        )
+    items = []
+    for d in rows:
+        due = d["promised_at"] or d["due_at"]
+        running = d["status"] in {s.value for s in RUNNING}
+        reasons = []
+        if running and due and due < iso(now):
+            reasons.append("overdue")
+        elif running and due and due < iso(due_before):
+            reasons.append("due_soon")
+        if d["status_at"] < iso(stale_before):
+            reasons.append("stale")
+        items.append(
+            {
+                "code": d["code"],
+                "department": d["department"],
+                "department_name": d["department_name"],
+                "procedure": d["procedure"],
+                "procedure_name": d["procedure_name"],
+                "status": d["status"],
+                "status_at": d["status_at"],
+                "due_at": due,
+                "idle_working_days": cal.working_days_between(
+                    min(parse_iso(d["status_at"]), now), now
+                ),
+                "reasons": reasons,
+            }
+        )
+    return {
+        "stale_days": stale_n,
+        "due_days": due_n,
+        "stale_before": iso(stale_before),
+        "due_before": iso(due_before),
+        "items": items,
+    }

@@ -1,0 +1,288 @@
+"""The /kiosk namespace at work: print jobs to a kiosk's agent, their outcome and the
+printer's state to the kiosk's page, and the live view supervisors use to spot a broken
+kiosk.
+
+A kiosk is two clients in one room (``kiosk_room``): the touch page (paired session
+cookie) and the agent next to the printer (device token, ``auth.agent = true``).  Print
+jobs go only to the agent's own room, and one agent per kiosk is kept — a second one
+replaces the first — so a job is never handed to two printers.  Everything here runs
+after the domain call has committed (``server.printjobs``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_socketio import ConnectionRefusedError as SocketRefused
+from flask_socketio import disconnect, emit, join_room
+
+from . import printjobs
+from .accounts import Identity, token_hash
+from .auth import socket_identity
+from .errors import MotcuaError
+from .protocol import EV_ERROR, EV_PRINT, EV_PRINT_STATUS, EV_PRINTER, NS_KIOSK, DeviceKind
+from .realtime import KioskNamespace, Realtime, kiosk_room
+
+log = logging.getLogger(__name__)
+
+
+def kiosk_agent_room(device_id: int) -> str:
+    return f"kiosk:{device_id}:agent"
+
+
+def _refusal(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+@dataclass
+class _Kiosk:
+    """What this process knows live about one kiosk (lost on restart; rebuilt on reconnect)."""
+
+    agent_sid: str | None = None
+    token_hash: str | None = None
+    pages: set[str] = field(default_factory=set)
+    printer: str | None = None  # last reported printer state
+    detail: str = ""
+
+
+class KioskHub:
+    def __init__(self, rt: Realtime) -> None:
+        self.rt = rt
+        self.ctx = rt.ctx
+        self._lock = threading.Lock()
+        self._kiosks: dict[int, _Kiosk] = {}
+        self._sid_device: dict[str, int] = {}
+
+    def _kiosk(self, device_id: int) -> _Kiosk:
+        return self._kiosks.setdefault(device_id, _Kiosk())
+
+    def agent_present(self, device_id: int) -> bool:
+        with self._lock:
+            return self._kiosk(device_id).agent_sid is not None
+
+    # --- HTTP: a ticket was issued on a kiosk ---------------------------------------------
+    def ticket_issued(
+        self, who: Identity, ticket: dict[str, Any], body: dict[str, Any], data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Hand the ticket's print job to the kiosk's agent; returns the `print` part of the
+        201 body, so the page knows at once when no agent is there to print."""
+        c = self.ctx
+        lang = data.get("lang") if isinstance(data.get("lang"), str) else "vi"
+        service = {"name_vi": body["service_name_vi"], "name_en": body["service_name_en"]}
+        job = printjobs.build_job(
+            c.cfg,
+            ticket,
+            service,
+            people_ahead=body["people_ahead"],
+            estimated_wait_min=body["estimated_wait_min"],
+            lang=str(lang),
+        )
+        with self._lock:
+            k = self._kiosk(who.id)
+            agent, printer = k.agent_sid is not None, k.printer
+        info = {"job_id": job["job_id"], "printer": printer, "agent": agent}
+        if not agent:
+            # The ticket stays valid; the agent prints it if it comes back within minutes.
+            return {**info, "status": str(printjobs.PrintJobStatus.QUEUED)}
+        printjobs.record_sent(c.db, job, who.id, ticket["day"], c.now())
+        self.rt.socketio.emit(
+            EV_PRINT, {"job": job}, namespace=NS_KIOSK, to=kiosk_agent_room(who.id)
+        )
+        return {**info, "status": str(printjobs.PrintJobStatus.SENT)}
+
+    # --- Socket.IO: connections -----------------------------------------------------------
+    def agent_connected(self, who: Identity, sid: str, token: str) -> None:
+        c = self.ctx
+        with self._lock:
+            k = self._kiosk(who.id)
+            old, k.agent_sid, k.token_hash = k.agent_sid, sid, token_hash(token)
+            self._sid_device[sid] = who.id
+        join_room(kiosk_agent_room(who.id))
+        if old is not None and old != sid:
+            log.warning("kiosk %s: a new agent connected; dropping the previous one", who.name)
+            self.rt.socketio.emit(
+                EV_ERROR,
+                {"error": {"code": "replaced", "message": "Another agent serves this kiosk."}},
+                namespace=NS_KIOSK,
+                to=old,
+            )
+            self.rt.socketio.server.disconnect(old, namespace=NS_KIOSK)
+        now = c.now()
+        printjobs.record_seen(c.db, who.id, now)
+        jobs = printjobs.jobs_to_resend(c.db, c.cfg, who.id, now)
+        for job in jobs:
+            emit(EV_PRINT, {"job": job})
+        log.info("kiosk %s: agent connected, %d job(s) to print", who.name, len(jobs))
+        self._publish_printer(who.id)
+
+    def page_connected(self, who: Identity, sid: str) -> None:
+        with self._lock:
+            k = self._kiosk(who.id)
+            k.pages.add(sid)
+            self._sid_device[sid] = who.id
+            state = {"printer": k.printer, "agent": k.agent_sid is not None}
+        printjobs.record_seen(self.ctx.db, who.id, self.ctx.now())
+        emit(EV_PRINTER, state)
+
+    def disconnected(self, sid: str) -> None:
+        with self._lock:
+            device_id = self._sid_device.pop(sid, None)
+            if device_id is None:
+                return
+            k = self._kiosk(device_id)
+            k.pages.discard(sid)
+            agent_left = k.agent_sid == sid
+            if agent_left:
+                k.agent_sid = None
+        if agent_left:
+            log.info("kiosk #%d: agent disconnected", device_id)
+            self._publish_printer(device_id)
+
+    def _is_agent(self, who: Identity | None, sid: str) -> bool:
+        with self._lock:
+            return who is not None and self._kiosk(who.id).agent_sid == sid
+
+    # --- Socket.IO: agent events ----------------------------------------------------------
+    def printed(self, who: Identity | None, sid: str, data: Any) -> dict[str, Any]:
+        if who is None or not self._is_agent(who, sid):
+            return _refusal("not_agent", "Only the kiosk's agent reports print jobs.")
+        try:
+            job = printjobs.acknowledge(self.ctx.db, who.id, data, self.ctx.now())
+        except MotcuaError as exc:
+            log.warning("kiosk %s: bad printed event: %s", who.name, exc.message)
+            return _refusal(exc.code, exc.message)
+        printer = data.get("printer") or self._kiosk(who.id).printer
+        if data.get("printer"):
+            self._set_printer(who.id, data["printer"], None)
+        ok = job["status"] == printjobs.PrintJobStatus.PRINTED
+        if not ok:
+            log.warning("kiosk %s: job %s failed: %s", who.name, job["id"], job["error"])
+        self.rt.socketio.emit(
+            EV_PRINT_STATUS,
+            {
+                "ticket_id": job["ticket_id"],
+                "job_id": job["id"],
+                "label": job["payload"]["label"],
+                "ok": ok,
+                "error": None if ok else job["error"],
+                "printer": printer,
+            },
+            namespace=NS_KIOSK,
+            to=kiosk_room(who.id),
+        )
+        return {"ok": True, "status": job["status"]}
+
+    def heartbeat(self, who: Identity | None, sid: str, data: Any) -> dict[str, Any]:
+        if who is None or not self._is_agent(who, sid):
+            return _refusal("not_agent", "Only the kiosk's agent sends heartbeats.")
+        if not printjobs.device_still_valid(self.ctx.db, who.id, self._kiosk(who.id).token_hash):
+            self._drop_revoked(who)
+            return _refusal("revoked", "This kiosk's token was revoked or replaced.")
+        try:
+            printer, detail = printjobs.parse_heartbeat(data)
+        except MotcuaError as exc:
+            return _refusal(exc.code, exc.message)
+        printjobs.record_seen(self.ctx.db, who.id, self.ctx.now(), printer)
+        self._set_printer(who.id, printer, detail)
+        return {"ok": True}
+
+    def _drop_revoked(self, who: Identity) -> None:
+        """A revoked kiosk loses its agent and its pages (which then cannot reconnect)."""
+        log.warning("kiosk %s: token revoked or rotated; disconnecting it", who.name)
+        emit(EV_ERROR, {"error": {"code": "revoked", "message": "Mã thiết bị đã bị thu hồi."}})
+        with self._lock:
+            pages = list(self._kiosk(who.id).pages)
+        for page_sid in pages:
+            self.rt.socketio.server.disconnect(page_sid, namespace=NS_KIOSK)
+        disconnect()
+
+    def _set_printer(self, device_id: int, printer: str, detail: str | None) -> None:
+        with self._lock:
+            k = self._kiosk(device_id)
+            changed = k.printer != printer
+            k.printer = printer
+            if detail is not None:
+                k.detail = detail
+        if changed:
+            self._publish_printer(device_id)
+
+    def _publish_printer(self, device_id: int) -> None:
+        with self._lock:
+            k = self._kiosk(device_id)
+            state = {"printer": k.printer, "agent": k.agent_sid is not None}
+        self.rt.socketio.emit(EV_PRINTER, state, namespace=NS_KIOSK, to=kiosk_room(device_id))
+
+    # --- supervisors ----------------------------------------------------------------------
+    def device_status(self, lang: str = "vi") -> list[dict[str, Any]]:
+        connections: dict[int, int] = {}
+        for who in list(self.rt.identities.values()):
+            if who.kind == "device":
+                connections[who.id] = connections.get(who.id, 0) + 1
+        with self._lock:
+            live: dict[int, dict[str, Any]] = {
+                device_id: {
+                    "agent": k.agent_sid is not None,
+                    "pages": len(k.pages),
+                    "printer_detail": k.detail,
+                }
+                for device_id, k in self._kiosks.items()
+            }
+        for device_id, n in connections.items():
+            live.setdefault(device_id, {})["connections"] = n
+        c = self.ctx
+        return printjobs.device_report(c.db, c.cfg, c.now(), live, lang)
+
+
+class KioskPrintNamespace(KioskNamespace):
+    """The /kiosk stub of server.realtime plus agents, print jobs and heartbeats."""
+
+    hub: KioskHub
+
+    def on_connect(self, auth: Any = None) -> None:
+        who = socket_identity(auth)
+        if who is None or who.device_kind != DeviceKind.KIOSK:
+            # message "unauthorized": how the page and the agent tell a refusal (revoked,
+            # wrong kind) from a network error, and stop retrying
+            raise SocketRefused(
+                "unauthorized", {"code": "unauthorized", "message": "Cần mã thiết bị kiosk."}
+            )
+        super().on_connect(auth)  # joins kiosk_room, sends the queue
+        sid: str = request.sid  # type: ignore[attr-defined]
+        who = self.rt.identities[(self.namespace, sid)]
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if isinstance(auth, dict) and auth.get("agent") is True and isinstance(token, str):
+            self.hub.agent_connected(who, sid, token)
+        else:
+            self.hub.page_connected(who, sid)
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        self.hub.disconnected(request.sid)  # type: ignore[attr-defined]
+        super().on_disconnect(reason)
+
+    def _who(self) -> tuple[Identity | None, str]:
+        sid: str = request.sid  # type: ignore[attr-defined]
+        return self.rt.identities.get((self.namespace, sid)), sid
+
+    def on_printed(self, data: Any = None) -> dict[str, Any]:
+        return self.hub.printed(*self._who(), data)
+
+    def on_heartbeat(self, data: Any = None) -> dict[str, Any]:
+        return self.hub.heartbeat(*self._who(), data)
+
+
+def install_kiosk(app: Flask, rt: Realtime) -> KioskHub:
+    """Replace the /kiosk stub handler with the printing one; called by init_realtime."""
+    kiosk_hub = KioskHub(rt)
+    handler = KioskPrintNamespace(NS_KIOSK)
+    handler.rt = rt
+    handler.hub = kiosk_hub
+    rt.socketio.on_namespace(handler)
+    app.extensions["motcua.kiosk"] = kiosk_hub
+    return kiosk_hub
+
+
+def hub() -> KioskHub:
+    return current_app.extensions["motcua.kiosk"]

@@ -1,0 +1,247 @@
+"""Administration of who may act: staff accounts (and the counters they work at) and
+devices (kiosks, boards, lookup screens, rating pads).
+
+Taking a right away takes effect at once: a deactivated account or a reset password
+ends its sessions (the session fingerprint no longer matches) and its open Socket.IO
+connections are dropped; a revoked or rotated device token is refused from the next
+request on, and the device's open connections are dropped too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, make_response, redirect, request
+
+from .. import administration, logins
+from ..accounts import Identity
+from ..app import ctx
+from ..errors import MotcuaError
+from ..store import accounts as account_store
+from ..store import catalog
+from .admin import admin_render
+from .staffkit import ADMIN_ROLES, audit, blueprint, no_store, page
+
+bp = blueprint("admin_people")
+
+KINDS = ("kiosk", "display", "lookup", "counter")
+
+
+# --- staff accounts -------------------------------------------------------------------------------
+def _users_page(status: int = 200, **extra: Any):
+    with ctx().db.read() as conn:
+        users = account_store.users(conn)
+    return admin_render("admin_users.html", status, users=users, section="users", **extra)
+
+
+@bp.get("/admin/users")
+@page(*ADMIN_ROLES)
+def users(who: Identity):
+    return _users_page()
+
+
+def _user_form_page(
+    form: dict[str, Any], *, new: bool, status: int = 200, message=None, user: dict | None = None
+):
+    with ctx().db.read() as conn:
+        counters = catalog.counters(conn)
+    return admin_render(
+        "admin_user_form.html",
+        status,
+        form=form,
+        new=new,
+        message=message,
+        account=user,
+        counters=counters,
+        section="users",
+    )
+
+
+@bp.get("/admin/users/new")
+@page(*ADMIN_ROLES)
+def user_new(who: Identity):
+    return _user_form_page(
+        {"username": "", "full_name": "", "role": "staff", "counters": ""}, new=True
+    )
+
+
+@bp.post("/admin/users")
+@page(*ADMIN_ROLES)
+def user_create(who: Identity):
+    c = ctx()
+    form = request.form.to_dict()
+    try:
+        u = administration.create_user(c.db, form, c.now())
+    except MotcuaError as exc:
+        form.pop("password", None)
+        form.pop("password2", None)
+        return _user_form_page(form, new=True, status=exc.status, message=exc.message)
+    audit(
+        who, "user_created", f"user:{u['username']}", {"role": u["role"], "counters": u["counters"]}
+    )
+    flash(f"Đã tạo tài khoản {u['username']}.")
+    return redirect("/admin/users", code=303)
+
+
+@bp.get("/admin/users/<username>")
+@page(*ADMIN_ROLES)
+def user_edit(who: Identity, username: str):
+    u = administration.user_by_name(ctx().db, username)
+    form = {
+        "username": u["username"],
+        "full_name": u["full_name"],
+        "role": u["role"],
+        "counters": ", ".join(map(str, u["counters"])),
+    }
+    return _user_form_page(form, new=False, user=u)
+
+
+@bp.post("/admin/users/<username>")
+@page(*ADMIN_ROLES)
+def user_update(who: Identity, username: str):
+    c = ctx()
+    form = request.form.to_dict()
+    form["username"] = username
+    try:
+        u = administration.update_user(c.db, username, form, who.id)
+    except MotcuaError as exc:
+        return _user_form_page(
+            form,
+            new=False,
+            status=exc.status,
+            message=exc.message,
+            user=administration.user_by_name(c.db, username),
+        )
+    # Counters and role are read at connect: reconnecting sockets pick up the change.
+    c.realtime.disconnect_identity("user", u["id"])
+    audit(
+        who,
+        "user_updated",
+        f"user:{username}",
+        {"role": u["role"], "counters": u["counters"], "full_name": u["full_name"]},
+    )
+    flash(f"Đã lưu tài khoản {username}.")
+    return redirect("/admin/users", code=303)
+
+
+@bp.post("/admin/users/<username>/password")
+@page(*ADMIN_ROLES)
+def user_password(who: Identity, username: str):
+    c = ctx()
+    u = administration.user_by_name(c.db, username)
+    password = request.form.get("password") or ""
+    try:
+        if password != (request.form.get("password2") or ""):
+            raise administration.bad("password2", "Mật khẩu nhập lại không khớp.")
+        logins.set_password_by_id(c.db, u["id"], password)
+    except MotcuaError as exc:
+        form = {
+            "username": u["username"],
+            "full_name": u["full_name"],
+            "role": u["role"],
+            "counters": ", ".join(map(str, u["counters"])),
+        }
+        return _user_form_page(form, new=False, status=exc.status, message=exc.message, user=u)
+    dropped = c.realtime.disconnect_identity("user", u["id"])
+    audit(who, "user_password_reset", f"user:{username}", {"sockets_closed": dropped})
+    flash(f"Đã đặt lại mật khẩu của {username}; các phiên đăng nhập cũ đã kết thúc.")
+    return redirect(f"/admin/users/{username}", code=303)
+
+
+@bp.post("/admin/users/<username>/active")
+@page(*ADMIN_ROLES)
+def user_active(who: Identity, username: str):
+    c = ctx()
+    active = request.form.get("active") == "1"
+    try:
+        u = administration.set_user_active(c.db, username, active, who.id)
+    except MotcuaError as exc:
+        return _users_page(exc.status, message=exc.message)
+    dropped = 0 if active else c.realtime.disconnect_identity("user", u["id"])
+    audit(
+        who,
+        "user_activated" if active else "user_deactivated",
+        f"user:{username}",
+        {"sockets_closed": dropped} if not active else None,
+    )
+    flash(f"Đã {'mở khoá' if active else 'khoá'} tài khoản {username}.")
+    return redirect("/admin/users", code=303)
+
+
+# --- devices --------------------------------------------------------------------------------------
+def _devices_page(status: int = 200, **extra: Any):
+    c = ctx()
+    with c.db.read() as conn:
+        devices = account_store.devices(conn)
+        counters = catalog.counters(conn)
+    zones = sorted({x["zone"] for x in counters})
+    resp = make_response(
+        admin_render(
+            "admin_devices.html",
+            status,
+            devices=devices,
+            counters=counters,
+            zones=zones,
+            kinds=KINDS,
+            section="devices",
+            **extra,
+        )
+    )
+    return no_store(resp)
+
+
+@bp.get("/admin/devices")
+@page(*ADMIN_ROLES)
+def devices(who: Identity):
+    return _devices_page()
+
+
+@bp.post("/admin/devices")
+@page(*ADMIN_ROLES)
+def device_create(who: Identity):
+    c = ctx()
+    form = request.form.to_dict()
+    try:
+        d, secret = administration.create_device(c.db, form, c.now())
+    except MotcuaError as exc:
+        return _devices_page(exc.status, message=exc.message, form=form)
+    audit(
+        who,
+        "device_created",
+        f"device:{d['name']}",
+        {"kind": d["kind"], "zone": d["zone"], "counter": d["counter"]},
+    )
+    return _devices_page(
+        201,
+        new_device=d,
+        new_token=secret,
+        pairing=administration.pairing_link(c.cfg.public_url, d["kind"], secret),
+    )
+
+
+@bp.post("/admin/devices/<name>/revoke")
+@page(*ADMIN_ROLES)
+def device_revoke(who: Identity, name: str):
+    c = ctx()
+    from .. import accounts
+
+    d = accounts.revoke_device(c.db, name, c.now())
+    dropped = c.realtime.disconnect_identity("device", d["id"])
+    audit(who, "device_revoked", f"device:{name}", {"sockets_closed": dropped})
+    flash(f"Đã thu hồi thiết bị {name}; thiết bị không còn truy cập được.")
+    return redirect("/admin/devices", code=303)
+
+
+@bp.post("/admin/devices/<name>/rotate")
+@page(*ADMIN_ROLES)
+def device_rotate(who: Identity, name: str):
+    c = ctx()
+    d, secret = administration.rotate_device(c.db, name, c.now())
+    dropped = c.realtime.disconnect_identity("device", d["id"])
+    audit(who, "device_rotated", f"device:{name}", {"sockets_closed": dropped})
+    return _devices_page(
+        201,
+        new_device=d,
+        new_token=secret,
+        rotated=True,
+        pairing=administration.pairing_link(c.cfg.public_url, d["kind"], secret),
+    )

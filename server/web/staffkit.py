@@ -1,0 +1,151 @@
+"""What the staff, supervisor and admin pages share: who is signed in, the role a page
+needs, CSRF on forms, audit entries with the caller's address, and readable errors.
+
+A page never answers a stranger with JSON: errors become a Vietnamese page, and an
+anonymous visitor is sent to the login page and brought back afterwards."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from .. import accounts
+from ..accounts import Identity
+from ..app import ctx
+from ..auth import SUPERVISOR_ROLES, session_user
+from ..clock import parse_iso
+from ..errors import Forbidden, MotcuaError
+from ..i18n import t
+
+ADMIN_ROLES = ("admin",)
+STAFF_PAGE_ROLES = ("staff", "supervisor", "admin")
+
+ROLE_NAMES = {"staff": "Cán bộ", "supervisor": "Giám sát", "admin": "Quản trị"}
+
+
+def home_for(who: Identity) -> str:
+    """Where a signed-in person lands: their counter, the hall view, or administration."""
+    if who.role == "admin":
+        return "/admin"
+    if who.role in SUPERVISOR_ROLES:
+        return "/supervisor"
+    return "/staff"
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths may be a redirect target after login."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    return target
+
+
+def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A page for signed-in staff with one of `roles`; the handler gets the Identity."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            who = session_user()
+            if who is None:
+                path = request.full_path.rstrip("?")
+                return redirect(url_for("login.login_form", next=path))
+            if who.role not in roles:
+                return error_page(403, "Tài khoản của bạn không có quyền mở trang này.")
+            g.user = who
+            if request.method == "POST":
+                check_form_csrf()
+            return fn(who, *args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+def check_form_csrf() -> None:
+    sent = request.form.get("csrf") or request.headers.get("X-CSRF-Token") or ""
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        raise Forbidden(
+            "Biểu mẫu đã hết hạn hoặc không hợp lệ; hãy tải lại trang rồi thử lại.",
+            code="csrf_failed",
+        )
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def audit(
+    who: Identity | str, action: str, target: str | None = None, detail: dict | None = None
+) -> None:
+    actor = who if isinstance(who, str) else who.actor
+    c = ctx()
+    accounts.audit(c.db, c.now(), actor, action, target, detail, client_ip())
+
+
+#: Supervisor pages of other areas, linked from the top bar when they are installed.
+OTHER_PAGES = (("/dossiers", "Hồ sơ", "dossiers"), ("/reports", "Báo cáo", "reports"))
+
+
+def _other_pages() -> list[tuple[str, str, str]]:
+    found = current_app.extensions.get("motcua.staff_nav")
+    if found is None:
+        rules = {r.rule for r in current_app.url_map.iter_rules()}
+        found = [p for p in OTHER_PAGES if p[0] in rules]
+        current_app.extensions["motcua.staff_nav"] = found
+    return found
+
+
+def render(template: str, status: int = 200, **params: Any) -> tuple[str, int]:
+    c = ctx()
+    params.setdefault("user", g.get("user"))
+    return render_template(
+        template,
+        center=c.cfg.center_name,
+        t=t,
+        role_names=ROLE_NAMES,
+        other_pages=_other_pages(),
+        **params,
+    ), status
+
+
+def error_page(status: int, message: str) -> tuple[str, int]:
+    return render("staff_error.html", status, message=message, user=session_user())
+
+
+def _on_error(exc: MotcuaError) -> Any:
+    return error_page(exc.status, exc.message)
+
+
+def localtime(value: str | None, fmt: str = "%H:%M %d/%m/%Y") -> str:
+    """A stored UTC timestamp as the center's wall-clock time."""
+    if not value:
+        return ""
+    return parse_iso(value).astimezone(ctx().cfg.tz).strftime(fmt)
+
+
+def blueprint(name: str) -> Blueprint:
+    """A page blueprint whose domain errors render as a Vietnamese page."""
+    bp = Blueprint(name, __name__)
+    bp.register_error_handler(MotcuaError, _on_error)
+    bp.add_app_template_filter(localtime, "localtime")
+    return bp
+
+
+def no_store(resp: Response) -> Response:
+    """Pages that show a secret once must not be kept in the browser's cache."""
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -1,0 +1,75 @@
+"""The tracking page a ticket's QR code opens on the citizen's phone: /t/<token>.
+
+Anyone holding the ticket's random token sees its number, service, place in the queue
+and "your turn" live (the /track namespace); nobody sees a phone number or a staff
+name.  Unknown tokens get a friendly Vietnamese 404, and the page shares the public
+rate limit with the JSON status endpoint, so tokens cannot be guessed by the thousand."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, render_template, request
+
+from .. import hall
+from ..app import ctx
+from ..clock import business_day
+from ..i18n import LANGS, bundle
+from ..store import tickets as store
+
+bp = Blueprint("track", __name__)
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def _texts() -> dict[str, dict[str, str]]:
+    return {lang: bundle("track.", lang) for lang in LANGS}
+
+
+def _lang() -> str:
+    lang = request.args.get("lang", "vi")
+    return lang if lang in LANGS else "vi"
+
+
+@bp.get("/t/<token>")
+def track(token: str):
+    c = ctx()
+    texts = _texts()
+    lang = _lang()
+    wait = c.limits["public"].hit(f"public:{request.remote_addr or 'unknown'}")
+    if wait:
+        resp = render_template(
+            "track_missing.html",
+            center=c.cfg.center_name,
+            lang=lang,
+            texts=texts,
+            title_key="track.title",
+            body_key="track.rate_limited",
+        )
+        return resp, 429, {"Retry-After": str(int(wait) + 1)}
+    ticket = None
+    if _TOKEN.match(token):
+        with c.db.read() as conn:
+            t = store.ticket_by_token(conn, token)
+            ticket = hall.public_ticket(conn, c.cfg, t, c.now()) if t else None
+    if ticket is None:
+        return render_template(
+            "track_missing.html",
+            center=c.cfg.center_name,
+            lang=lang,
+            texts=texts,
+            title_key="track.not_found_title",
+            body_key="track.not_found_body",
+        ), 404
+    data = {
+        "token": token,
+        "ticket": ticket,
+        "today": business_day(c.now(), c.cfg.tz).isoformat(),
+        "center": {"vi": c.cfg.center_name, "en": c.cfg.center_name_en},
+        "priorities": {p.code: {"vi": p.name_vi, "en": p.name_en} for p in c.cfg.priority_classes},
+        "texts": texts,
+        "lang": lang,
+    }
+    return render_template(
+        "track.html", center=c.cfg.center_name, lang=lang, data=data, ticket=ticket, texts=texts
+    )
