@@ -89,6 +89,17 @@ def main(verbose: bool) -> None:
 @main.command("check-config", help="Validate the configuration file and exit.")
 @db_options
 def check_config(cfg, config_path, data_dir) -> None:
+    from .dossiers.settings import parse_settings
+    from .notify.config import sms_settings
+    from .security import settings as security_settings
+
+    # The sections their own modules validate (security, sms, dossiers) are checked
+    # here too, so a bad key is reported before the server is started.
+    for validate in (security_settings, sms_settings, parse_settings):
+        try:
+            validate(cfg)
+        except config_mod.ConfigError as exc:
+            raise click.ClickException(f"configuration error: {exc}") from None
     _say(
         f"{config_path}: OK — {len(cfg.services)} services, {len(cfg.counters)} counters, "
         f"time zone {cfg.timezone}"
