@@ -119,14 +119,19 @@ def run() -> list[Row]:
     ):
         rows.append((f"{name} p50", f"{statistics.median(values):.0f} ms", target, note))
         rows.append((f"{name} p95", f"{_percentile(values, 0.95):.0f} ms", target, note))
-    rows.append(
-        (
-            "board: frame render + scale p95",
-            f"{_percentile(frames, 0.95):.0f} ms",
-            "≤ 50 ms (20 fps)",
-            f"{len(frames)} frames, pygame 1920×1080 logical → 1280×720",
-        )
+    frame_note = (
+        f"{len(frames)} frames, 1920×1080 logical → 1280×720; whole board redrawn only when "
+        "the state, the clock's second or the flash changes, else the notice strip"
     )
+    for q, label in ((0.5, "p50"), (0.95, "p95")):
+        rows.append(
+            (
+                f"board: frame draw + scale {label}",
+                f"{_percentile(frames, q):.0f} ms",
+                "≤ 50 ms (20 fps)",
+                frame_note,
+            )
+        )
     return rows
 
 

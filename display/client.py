@@ -160,6 +160,8 @@ class BoardClient:
         """This machine's clock minus the server's (see ``now``)."""
         self.version = 0
         """Bumped after every change of what the board shows (the PNG writer watches it)."""
+        self.connects = 0
+        """Connections made so far (1 + reconnections)."""
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -273,7 +275,8 @@ class BoardClient:
     # --- events -----------------------------------------------------------------------
 
     def _on_connect(self) -> None:
-        logger.info("board connected to %s", self.http.base_url)
+        self.connects += 1
+        logger.info("board connected to %s (connection %d)", self.http.base_url, self.connects)
         self._last_refusal = ""
         self._set_connected(True)
 

@@ -214,7 +214,7 @@ def demo_hours(cfg: config_mod.Config) -> config_mod.Config:
     return replace(
         cfg,
         hours=always,
-        holidays=(),
+        work_hours=cfg.hours,
         use_vn_holidays=False,
         services=tuple(replace(s, hours=None) for s in cfg.services),
     )

@@ -103,6 +103,9 @@ class Config:
     secret_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     use_vn_holidays: bool = True
+    #: Working hours of the dossier calendar when they differ from the issuing hours
+    #: (the demo issues tickets all day but still counts due dates in office hours).
+    work_hours: Hours | None = None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -14,7 +14,7 @@ import requests
 from tests.browser import LiveServer
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.01) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, step: float = 0.01) -> Any:
     """Poll until ``predicate()`` is truthy (returns it) or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:

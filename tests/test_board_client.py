@@ -125,7 +125,7 @@ def test_board_shows_and_voices_every_call_in_order_and_recalls_again(hall, boar
     # chime then the server's own WAV for every call, in order, one at a time;
     # the recall plays the same voice again
     wait_for(lambda: len(player.records) == 8)
-    assert app.announcements.wait_idle(5)
+    assert app.announcements.wait_idle(30)
     chime = hall.audio("/api/v1/audio/chime.wav")
     voices = [hall.audio(c["audio_url"]) for c in calls]
     assert player.played == [sound for v in voices for sound in (chime, v)]
@@ -183,9 +183,8 @@ def test_a_dropped_connection_reconnects_by_itself_and_loses_nothing(hall, clien
     wait_for(lambda: board.state.connected)
     wait_for(lambda: board.sio.transport() == "websocket")
     board.sio.eio.ws.sock.shutdown(socket.SHUT_RDWR)  # the network goes away
-    wait_for(lambda: not board.state.connected, timeout=5, step=0.002)
-    call = hall.call(6)
-    wait_for(lambda: board.state.connected, timeout=10)
+    call = hall.call(6)  # made while the board is offline or reconnecting
+    wait_for(lambda: board.connects == 2 and board.state.connected)
     wait_for(lambda: board.state.current_call and board.state.current_call.seq == call["seq"])
     wait_for(lambda: heard.announcements == [f"call-{call['seq']}"])
     assert [c.label for c in board.state.recent_calls] == ["4001"]
@@ -223,7 +222,7 @@ def test_motcua_display_command_runs_headless_and_writes_the_snapshot(hall, tmp_
         wait_for(png.exists, timeout=20, step=0.05)
         first = png.stat().st_mtime_ns
         hall.call(5)
-        wait_for(lambda: png.stat().st_mtime_ns != first, timeout=10, step=0.05)
+        wait_for(lambda: png.stat().st_mtime_ns != first, step=0.05)
         assert pygame.image.load(str(png)).get_size() == (1920, 1080)
     finally:
         proc.send_signal(signal.SIGTERM)

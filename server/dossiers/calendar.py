@@ -161,10 +161,11 @@ class WorkCalendar:
     @classmethod
     def from_config(cls, config: Config, *, use_vn_holidays: bool = True) -> WorkCalendar:
         """The calendar of a loaded configuration (its opening hours are the working hours)."""
+        hours = config.work_hours or config.hours
         return cls(
             tz=config.timezone,
-            sessions=config.hours.sessions,
-            workdays=config.hours.days,
+            sessions=hours.sessions,
+            workdays=hours.days,
             holidays=config.holidays,
             extra_workdays=config.extra_workdays,
             use_vn_holidays=use_vn_holidays,

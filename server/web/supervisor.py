@@ -25,6 +25,7 @@ AUDIT_PAGE = 200
 
 #: How the audit log names its actions (anything else is shown as stored).
 ACTION_NAMES = {
+    "dossier_corrected": "Điều chỉnh trạng thái hồ sơ",
     "login": "Đăng nhập",
     "login_failed": "Đăng nhập sai",
     "login_locked": "Tài khoản bị khoá tạm",
