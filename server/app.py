@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from werkzeug.routing import IntegerConverter
 
 from . import config as config_mod
 from .clock import Clock
@@ -39,6 +40,15 @@ class Context:
         if self.realtime is not None:
             self.realtime.stop()
         self.db.close()
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` in every URL, stopped at SQLite's largest integer: a larger id is simply
+    not found (404), instead of an OverflowError deep in a query (a 500)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def ctx() -> Context:
@@ -78,6 +88,7 @@ def create_app(
         seed_if_empty(db, cfg, clk.now())
 
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(
         SECRET_KEY=_secret_key(data, cfg),
         TESTING=testing,

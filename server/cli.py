@@ -176,7 +176,12 @@ def device() -> None:
 @click.argument("name")
 @click.option("--kind", type=click.Choice(["kiosk", "display", "lookup", "counter"]), required=True)
 @click.option("--zone", default=None, help="The zone a display shows (all zones when omitted).")
-@click.option("--counter", type=int, default=None, help="The counter a counter pad belongs to.")
+@click.option(
+    "--counter",
+    type=int,
+    default=None,
+    help="The counter a counter pad (kind counter) or a counter screen (kind display) belongs to.",
+)
 @click.option("--rotate", is_flag=True, help="Replace the token of an existing device.")
 @db_options
 @domain_errors

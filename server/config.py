@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import reprlib
+import string
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -23,6 +25,16 @@ _CODE = re.compile(r"^[A-Za-z0-9_]{1,16}$")
 
 class ConfigError(ValueError):
     """A configuration value is missing or wrong; the message names the key."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 80, 80
+
+
+def _shown(value: Any) -> str:
+    """A value quoted in an error message, cut short: a hostile file's million-character
+    string or alias bomb (nested lists sharing themselves) must not become the message."""
+    return _REPR.repr(value)
 
 
 @dataclass(frozen=True)
@@ -145,7 +157,7 @@ class _Reader:
         if not isinstance(value, kind):
             raise ConfigError(
                 f"{self.key(name)}: expected {_kind_name(kind)}, got {type(value).__name__} "
-                f"({value!r})"
+                f"({_shown(value)})"
             )
         return value
 
@@ -159,7 +171,7 @@ class _Reader:
         value = self.get(name, str, default)
         if value not in choices:
             raise ConfigError(
-                f"{self.key(name)}: must be one of {', '.join(choices)}, got {value!r}"
+                f"{self.key(name)}: must be one of {', '.join(choices)}, got {_shown(value)}"
             )
         return str(value)
 
@@ -183,7 +195,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 def _hhmm(value: Any, where: str) -> time:
     if not isinstance(value, str) or not _HHMM.match(value):
-        raise ConfigError(f"{where}: expected a time HH:MM, got {value!r}")
+        raise ConfigError(f"{where}: expected a time HH:MM, got {_shown(value)}")
     h, m = value.split(":")
     return time(int(h), int(m))
 
@@ -192,9 +204,11 @@ def _date(value: Any, where: str) -> date:
     if isinstance(value, date):
         return value
     try:
+        if not isinstance(value, (str, int)):
+            raise ValueError(value)
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ConfigError(f"{where}: expected a date YYYY-MM-DD, got {value!r}") from None
+        raise ConfigError(f"{where}: expected a date YYYY-MM-DD, got {_shown(value)}") from None
 
 
 def _hours(r: _Reader, default: Hours | None) -> Hours:
@@ -202,12 +216,12 @@ def _hours(r: _Reader, default: Hours | None) -> Hours:
     if days_raw is None:
         days = default.days if default else frozenset(range(5))
     else:
-        bad = [d for d in days_raw if str(d).lower() not in DAY_NAMES]
+        bad = [d for d in days_raw if not isinstance(d, str) or d.lower() not in DAY_NAMES]
         if bad:
             raise ConfigError(
-                f"{r.key('days')}: unknown day {bad[0]!r} (use {', '.join(DAY_NAMES)})"
+                f"{r.key('days')}: unknown day {_shown(bad[0])} (use {', '.join(DAY_NAMES)})"
             )
-        days = frozenset(DAY_NAMES.index(str(d).lower()) for d in days_raw)
+        days = frozenset(DAY_NAMES.index(d.lower()) for d in days_raw)
     sessions_raw = r.get("sessions", list, None)
     if sessions_raw is None:
         sessions = (
@@ -246,9 +260,11 @@ def _services(r: _Reader, hours: Hours) -> tuple[ServiceSeed, ...]:
         s = _Reader(raw, where)
         code = s.get("code", str, required=True)
         if not _CODE.match(code):
-            raise ConfigError(f"{where}.code: letters, digits and _ only (1–16), got {code!r}")
+            raise ConfigError(
+                f"{where}.code: letters, digits and _ only (1–16), got {_shown(code)}"
+            )
         if any(x.code == code for x in out):
-            raise ConfigError(f"{where}.code: duplicate service code {code!r}")
+            raise ConfigError(f"{where}.code: duplicate service code {_shown(code)}")
         width = s.int_in("width", 3, 1, 6)
         first = s.int_in("first", 1, 0, 999_999)
         last = s.int_in("last", 10**width - 1, 0, 999_999)
@@ -288,8 +304,8 @@ def _counters(r: _Reader, services: tuple[ServiceSeed, ...]) -> tuple[CounterSee
             raise ConfigError(f"{where}.number: duplicate counter number {number}")
         codes = c.get("services", list, required=True)
         for code in codes:
-            if code not in known:
-                raise ConfigError(f"{where}.services: unknown service {code!r}")
+            if not isinstance(code, str) or code not in known:
+                raise ConfigError(f"{where}.services: unknown service {_shown(code)}")
         out.append(
             CounterSeed(
                 number=number,
@@ -305,6 +321,9 @@ def _users(r: _Reader) -> tuple[UserSeed, ...]:
     out = []
     for where, raw in r.items("users"):
         u = _Reader(raw, where)
+        for number in u.get("counters", list, []):
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise ConfigError(f"{where}.counters: counter numbers only, got {_shown(number)}")
         out.append(
             UserSeed(
                 username=u.get("username", str, required=True),
@@ -326,14 +345,14 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
     tz = env.get("MOTCUA_TIMEZONE") or center.get("timezone", str, "Asia/Ho_Chi_Minh")
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"center.timezone: unknown time zone {tz!r}") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
+        raise ConfigError(f"center.timezone: unknown time zone {_shown(tz)}") from None
     public_url = env.get("MOTCUA_PUBLIC_URL") or center.get(
         "public_url", str, "http://localhost:5000"
     )
     if not public_url.startswith(("http://", "https://")):
         raise ConfigError(
-            f"center.public_url: must start with http:// or https://, got {public_url!r}"
+            f"center.public_url: must start with http:// or https://, got {_shown(public_url)}"
         )
     hours = _hours(root.sub("opening_hours"), None)
     queue = root.sub("queue")
@@ -343,7 +362,7 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
         code = p.get("code", str, required=True)
         if code == "normal" or not _CODE.match(code):
             raise ConfigError(
-                f"{where}.code: {code!r} is not allowed (letters, digits, _; not 'normal')"
+                f"{where}.code: {_shown(code)} is not allowed (letters, digits, _; not 'normal')"
             )
         classes.append(
             PriorityClass(code, p.get("name_vi", str, required=True), p.get("name_en", str, code))
@@ -357,6 +376,7 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
     template = voice.get("template", str, Voice.template)
     if "{number}" not in template or "{counter}" not in template:
         raise ConfigError("voice.template: must contain {number} and {counter}")
+    _check_template(template)
     return Config(
         center_name=center.get("name", str, "Trung tâm Phục vụ hành chính công"),
         center_name_en=center.get("name_en", str, "Public Administrative Service Center"),
@@ -387,6 +407,24 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
         use_vn_holidays=root.sub("opening_hours").get("public_holidays", bool, True),
         extra={k: v for k, v in root.data.items() if k in EXTRA_SECTIONS},
     )
+
+
+#: What an announcement template may name (server.voice.tts.announcement_text fills them).
+TEMPLATE_FIELDS = ("number", "counter", "label", "counter_label", "service")
+
+
+def _check_template(template: str) -> None:
+    """Refuse at start what would fail every call later (`{x}`, `{number.__class__}`, `{`)."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise ConfigError(f"voice.template: malformed ({exc})") from None
+    for name in names:
+        if name not in TEMPLATE_FIELDS:
+            raise ConfigError(
+                f"voice.template: unknown placeholder {_shown('{' + name + '}')} "
+                f"(use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)})"
+            )
 
 
 def _paper(r: _Reader) -> int:
@@ -432,4 +470,8 @@ def load(path: str | Path, env: dict[str, str] | None = None) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"config file {p}: not valid YAML{where}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {p}: not valid YAML (nested too deeply)") from None
+    except ValueError as exc:  # a tagged scalar PyYAML cannot build (!!float "x", a 5000-digit int)
+        raise ConfigError(f"config file {p}: not valid YAML ({_shown(str(exc))})") from None
     return parse(data, env)

@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from flask import Flask, request
+from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import Namespace, SocketIO, emit, join_room
 
 from . import hall
@@ -268,7 +269,7 @@ class DisplayNamespace(_Base):
             or who.has_role(Role.SUPERVISOR, Role.ADMIN, Role.STAFF)
         )
         if not allowed or who is None:
-            raise ConnectionRefusedError(
+            raise SocketRefused(
                 {"code": "unauthorized", "message": "Cần mã thiết bị bảng hiển thị."}
             )
         self.remember(who)
@@ -309,9 +310,7 @@ class CounterNamespace(_Base):
     def on_connect(self, auth: Any = None) -> None:
         who = socket_identity(auth)
         if who is None or who.kind != "user":
-            raise ConnectionRefusedError(
-                {"code": "unauthorized", "message": "Cần đăng nhập cán bộ."}
-            )
+            raise SocketRefused({"code": "unauthorized", "message": "Cần đăng nhập cán bộ."})
         self.remember(who)
 
     def on_join(self, data: Any = None) -> dict[str, Any]:
@@ -334,9 +333,7 @@ class KioskNamespace(_Base):
     def on_connect(self, auth: Any = None) -> None:
         who = socket_identity(auth)
         if who is None or who.device_kind != DeviceKind.KIOSK:
-            raise ConnectionRefusedError(
-                {"code": "unauthorized", "message": "Cần mã thiết bị kiosk."}
-            )
+            raise SocketRefused({"code": "unauthorized", "message": "Cần mã thiết bị kiosk."})
         self.remember(who)
         join_room(kiosk_room(who.id))
         with self.rt.ctx.db.read() as conn:
@@ -395,7 +392,7 @@ class PadNamespace(_Base):
     def on_connect(self, auth: Any = None) -> None:
         who = socket_identity(auth)
         if who is None or who.device_kind != DeviceKind.COUNTER or who.counter is None:
-            raise ConnectionRefusedError(
+            raise SocketRefused(
                 {"code": "unauthorized", "message": "Cần mã thiết bị đánh giá gắn với một quầy."}
             )
         self.remember(who)

@@ -18,10 +18,34 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object; anything else is a 400, never a 500."""
     if not request.data:
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the decoder's stack: hostile, not JSON we use
+        data = None
     if not isinstance(data, dict):
         raise BadRequest("Nội dung yêu cầu phải là một đối tượng JSON.", code="bad_json")
+    if not _encodable(data):
+        raise BadRequest("Nội dung yêu cầu có ký tự không hợp lệ.", code="bad_json")
     return data
+
+
+def _encodable(data: Any) -> bool:
+    """JSON may spell lone UTF-16 surrogates (``"\\ud800"``), which no database or page can
+    store; refuse them here instead of failing deep inside a write (a 500)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
 
 
 def field(

@@ -70,11 +70,12 @@ def login():
     if wait:
         minutes = max(1, round(wait / 60))
         audit(f"user:{username or '?'}", "login_rate_limited")
-        return _login_page(
+        html, status = _login_page(
             f"Quá nhiều lần đăng nhập từ máy này; hãy thử lại sau khoảng {minutes} phút.",
             429,
             username,
         )
+        return html, status, {"Retry-After": str(int(wait) + 1)}
     try:
         u = logins.authenticate(c.db, username, request.form.get("password") or "", c.now())
     except logins.LoginFailed as exc:

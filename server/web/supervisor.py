@@ -101,7 +101,9 @@ def audit_log(who: Identity):
             action=action,
             since=since,
             until=until,
-            before_id=int(before) if before.isdigit() else None,
+            before_id=int(before)
+            if before.isascii() and before.isdigit() and len(before) < 19
+            else None,
             limit=AUDIT_PAGE + 1,
         )
         actors, actions = staff_store.audit_names(conn)
