@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/motcua --config config.yaml demo --data-dir $(DATA) --host $(HOST) --port $(PORT)
+	$(BIN)/motcua demo --config config.yaml --data-dir $(DATA) --host $(HOST) --port $(PORT)
 
 browser:
 	@bash scripts/ensure-chromium.sh

@@ -14,7 +14,18 @@ import traceback
 
 #: Run in this order; each is a module of this package with `run()` returning rows
 #: `(measure, value, target, note)`.
-SECTIONS = ["simulate_day", "http_issue", "socket_fanout", "hammer"]
+SECTIONS = [
+    "simulate_day",
+    "http_issue",
+    "socket_fanout",
+    "hammer",
+    "kiosk_print",
+    "board_latency",
+    "dossier_lookup",
+    "reports_year",
+    "staff_console",
+    "soak",
+]
 
 Row = tuple[str, str, str, str]
 

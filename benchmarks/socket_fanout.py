@@ -31,7 +31,7 @@ Row = tuple[str, str, str, str]
 
 SIZES = [int(x) for x in os.environ.get("BENCH_BOARDS", "50,200,500").split(",")]
 CALLS = int(os.environ.get("BENCH_CALLS", "100"))
-SPACING_S = float(os.environ.get("BENCH_CALL_SPACING_S", "0.25"))
+SPACING_S = float(os.environ.get("BENCH_CALL_SPACING_S", "0.5"))
 BOARDS_PER_PROCESS = 250
 REAL_CLIENTS = 3
 COUNTERS = 10

@@ -59,7 +59,9 @@ def new_secret() -> str:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    # surrogatepass: a token sent over Socket.IO may hold lone surrogates; it then simply
+    # matches nothing instead of raising (real tokens are ASCII, hashed the same as before)
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def check_password_strength(password: Any) -> str:

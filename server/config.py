@@ -31,7 +31,7 @@ _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 80, 80
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A value quoted in an error message, cut short: a hostile file's million-character
     string or alias bomb (nested lists sharing themselves) must not become the message."""
     return _REPR.repr(value)
@@ -157,7 +157,7 @@ class _Reader:
         if not isinstance(value, kind):
             raise ConfigError(
                 f"{self.key(name)}: expected {_kind_name(kind)}, got {type(value).__name__} "
-                f"({_shown(value)})"
+                f"({shown(value)})"
             )
         return value
 
@@ -171,7 +171,7 @@ class _Reader:
         value = self.get(name, str, default)
         if value not in choices:
             raise ConfigError(
-                f"{self.key(name)}: must be one of {', '.join(choices)}, got {_shown(value)}"
+                f"{self.key(name)}: must be one of {', '.join(choices)}, got {shown(value)}"
             )
         return str(value)
 
@@ -195,7 +195,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 def _hhmm(value: Any, where: str) -> time:
     if not isinstance(value, str) or not _HHMM.match(value):
-        raise ConfigError(f"{where}: expected a time HH:MM, got {_shown(value)}")
+        raise ConfigError(f"{where}: expected a time HH:MM, got {shown(value)}")
     h, m = value.split(":")
     return time(int(h), int(m))
 
@@ -208,7 +208,7 @@ def _date(value: Any, where: str) -> date:
             raise ValueError(value)
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ConfigError(f"{where}: expected a date YYYY-MM-DD, got {_shown(value)}") from None
+        raise ConfigError(f"{where}: expected a date YYYY-MM-DD, got {shown(value)}") from None
 
 
 def _hours(r: _Reader, default: Hours | None) -> Hours:
@@ -219,7 +219,7 @@ def _hours(r: _Reader, default: Hours | None) -> Hours:
         bad = [d for d in days_raw if not isinstance(d, str) or d.lower() not in DAY_NAMES]
         if bad:
             raise ConfigError(
-                f"{r.key('days')}: unknown day {_shown(bad[0])} (use {', '.join(DAY_NAMES)})"
+                f"{r.key('days')}: unknown day {shown(bad[0])} (use {', '.join(DAY_NAMES)})"
             )
         days = frozenset(DAY_NAMES.index(d.lower()) for d in days_raw)
     sessions_raw = r.get("sessions", list, None)
@@ -260,11 +260,9 @@ def _services(r: _Reader, hours: Hours) -> tuple[ServiceSeed, ...]:
         s = _Reader(raw, where)
         code = s.get("code", str, required=True)
         if not _CODE.match(code):
-            raise ConfigError(
-                f"{where}.code: letters, digits and _ only (1–16), got {_shown(code)}"
-            )
+            raise ConfigError(f"{where}.code: letters, digits and _ only (1–16), got {shown(code)}")
         if any(x.code == code for x in out):
-            raise ConfigError(f"{where}.code: duplicate service code {_shown(code)}")
+            raise ConfigError(f"{where}.code: duplicate service code {shown(code)}")
         width = s.int_in("width", 3, 1, 6)
         first = s.int_in("first", 1, 0, 999_999)
         last = s.int_in("last", 10**width - 1, 0, 999_999)
@@ -305,7 +303,7 @@ def _counters(r: _Reader, services: tuple[ServiceSeed, ...]) -> tuple[CounterSee
         codes = c.get("services", list, required=True)
         for code in codes:
             if not isinstance(code, str) or code not in known:
-                raise ConfigError(f"{where}.services: unknown service {_shown(code)}")
+                raise ConfigError(f"{where}.services: unknown service {shown(code)}")
         out.append(
             CounterSeed(
                 number=number,
@@ -323,7 +321,7 @@ def _users(r: _Reader) -> tuple[UserSeed, ...]:
         u = _Reader(raw, where)
         for number in u.get("counters", list, []):
             if isinstance(number, bool) or not isinstance(number, int):
-                raise ConfigError(f"{where}.counters: counter numbers only, got {_shown(number)}")
+                raise ConfigError(f"{where}.counters: counter numbers only, got {shown(number)}")
         out.append(
             UserSeed(
                 username=u.get("username", str, required=True),
@@ -346,13 +344,13 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
-        raise ConfigError(f"center.timezone: unknown time zone {_shown(tz)}") from None
+        raise ConfigError(f"center.timezone: unknown time zone {shown(tz)}") from None
     public_url = env.get("MOTCUA_PUBLIC_URL") or center.get(
         "public_url", str, "http://localhost:5000"
     )
     if not public_url.startswith(("http://", "https://")):
         raise ConfigError(
-            f"center.public_url: must start with http:// or https://, got {_shown(public_url)}"
+            f"center.public_url: must start with http:// or https://, got {shown(public_url)}"
         )
     hours = _hours(root.sub("opening_hours"), None)
     queue = root.sub("queue")
@@ -362,7 +360,7 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
         code = p.get("code", str, required=True)
         if code == "normal" or not _CODE.match(code):
             raise ConfigError(
-                f"{where}.code: {_shown(code)} is not allowed (letters, digits, _; not 'normal')"
+                f"{where}.code: {shown(code)} is not allowed (letters, digits, _; not 'normal')"
             )
         classes.append(
             PriorityClass(code, p.get("name_vi", str, required=True), p.get("name_en", str, code))
@@ -422,7 +420,7 @@ def _check_template(template: str) -> None:
     for name in names:
         if name not in TEMPLATE_FIELDS:
             raise ConfigError(
-                f"voice.template: unknown placeholder {_shown('{' + name + '}')} "
+                f"voice.template: unknown placeholder {shown('{' + name + '}')} "
                 f"(use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)})"
             )
 
@@ -473,5 +471,5 @@ def load(path: str | Path, env: dict[str, str] | None = None) -> Config:
     except RecursionError:
         raise ConfigError(f"config file {p}: not valid YAML (nested too deeply)") from None
     except ValueError as exc:  # a tagged scalar PyYAML cannot build (!!float "x", a 5000-digit int)
-        raise ConfigError(f"config file {p}: not valid YAML ({_shown(str(exc))})") from None
+        raise ConfigError(f"config file {p}: not valid YAML ({shown(str(exc))})") from None
     return parse(data, env)

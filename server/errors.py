@@ -48,3 +48,11 @@ class Forbidden(MotcuaError):
 class RateLimited(MotcuaError):
     code = "rate_limited"
     status = 429
+
+
+class PayloadTooLarge(MotcuaError):
+    """A JSON body far larger than any real request (413): parsing it would stall the
+    one worker that serves the whole hall."""
+
+    code = "payload_too_large"
+    status = 413

@@ -20,6 +20,8 @@ tickets in Python."""
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import sqlite3
 from datetime import datetime, timedelta
@@ -36,6 +38,18 @@ from .store import tickets as store
 MIN_SAMPLES = 3
 #: How much a counter contributes to a queue that is not its first preference.
 SECONDARY_SHARE = 0.5
+
+
+@functools.lru_cache(maxsize=256)
+def _services(stored: str) -> tuple[str, ...]:
+    return tuple(json.loads(stored))
+
+
+def _counters(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [
+        {"services": _services(services), "state": state}
+        for services, state in store.counter_queues(conn)
+    ]
 
 
 def capacity(counters: list[dict[str, Any]], service: str) -> tuple[float, int]:
@@ -101,8 +115,7 @@ def for_ticket(
     if service is None or service.get("code") != t["queue_service"]:
         service = catalog.service(conn, t["queue_service"])
     ahead = store.ahead_of(conn, t)
-    counters = catalog.counters(conn)
-    cap, _ = capacity(counters, t["queue_service"])
+    cap, _ = capacity(_counters(conn), t["queue_service"])
     mean = mean_service_min(conn, cfg, t["queue_service"], now)
     wait = wait_minutes(ahead, mean, cap, opens_in_min(cfg, service, now))
     return {"people_ahead": ahead, "estimated_wait_min": wait}

@@ -151,12 +151,12 @@ def acknowledge(
     if not isinstance(data, dict):
         raise BadRequest("printed needs an object {job_id, ok}.", code="bad_ack")
     job_id, ok = data.get("job_id"), data.get("ok")
-    if not isinstance(job_id, str) or not isinstance(ok, bool):
+    if not isinstance(job_id, str) or not job_id.isascii() or not isinstance(ok, bool):
         raise BadRequest("printed needs job_id (text) and ok (true/false).", code="bad_ack")
     error = data.get("error")
-    error = str(error)[:MAX_ERROR] if error not in (None, "") else None
+    error = _storable(str(error)[:MAX_ERROR]) if error not in (None, "") else None
     printer = data.get("printer")
-    if printer is not None and printer not in PRINTER_STATES:
+    if printer is not None and (not isinstance(printer, str) or printer not in PRINTER_STATES):
         raise BadRequest(f"Unknown printer state {printer!r}.", code="bad_ack")
     at = iso(now)
     with db.write() as conn:
@@ -186,13 +186,19 @@ def parse_heartbeat(data: Any) -> tuple[str, str]:
     if not isinstance(data, dict):
         raise BadRequest("heartbeat needs an object {printer, detail}.", code="bad_heartbeat")
     printer = data.get("printer")
-    if printer not in PRINTER_STATES:
+    if not isinstance(printer, str) or printer not in PRINTER_STATES:
         states = ", ".join(PrinterState)
         raise BadRequest(f"heartbeat printer must be one of {states}.", code="bad_heartbeat")
     detail = data.get("detail") or ""
     if not isinstance(detail, str):
         raise BadRequest("heartbeat detail must be text.", code="bad_heartbeat")
-    return str(printer), detail[:MAX_ERROR]
+    return str(printer), _storable(detail[:MAX_ERROR])
+
+
+def _storable(text: str) -> str:
+    """An agent's free text without lone surrogates (JSON can carry them; SQLite and
+    pages cannot), so a broken agent cannot make the write or the status page fail."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def device_still_valid(db: Database, device_id: int, token_hash: str | None) -> bool:

@@ -286,7 +286,7 @@ class DisplayNamespace(_Base):
         who = self.rt.identities.get((self.namespace, request.sid))  # type: ignore[attr-defined]
         zone = who.zone if who and who.kind == "device" else None
         after = data.get("after") if isinstance(data, dict) else None
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
             emit("error", {"error": {"code": "bad_resync", "message": "resync needs {after: seq}"}})
             return
         ctx = self.rt.ctx
@@ -316,7 +316,12 @@ class CounterNamespace(_Base):
     def on_join(self, data: Any = None) -> dict[str, Any]:
         who = self.rt.identities.get((self.namespace, request.sid))  # type: ignore[attr-defined]
         number = data.get("counter") if isinstance(data, dict) else None
-        if who is None or not isinstance(number, int) or not who.may_use_counter(number):
+        if (
+            who is None
+            or not isinstance(number, int)
+            or not 0 < number < 2**63  # SQLite's range: a larger number cannot be a counter
+            or not who.may_use_counter(number)
+        ):
             return {
                 "ok": False,
                 "error": {"code": "forbidden", "message": "Không được phép ở quầy này."},
@@ -351,7 +356,7 @@ class TrackNamespace(_Base):
 
     def on_follow(self, data: Any = None) -> dict[str, Any]:
         token = data.get("token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not 8 <= len(token) <= 64:
+        if not isinstance(token, str) or not 8 <= len(token) <= 64 or not token.isascii():
             return {
                 "ok": False,
                 "error": {"code": "bad_token", "message": "Mã phiếu không hợp lệ."},

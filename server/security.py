@@ -15,7 +15,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, shown
 
 _KEYS = {"trusted_proxies"}
 MAX_PROXIES = 5
@@ -42,7 +42,7 @@ def settings(cfg: Config) -> SecuritySettings:
     if isinstance(proxies, bool) or not isinstance(proxies, int):
         raise ConfigError(
             f"security.trusted_proxies: expected a whole number, got {type(proxies).__name__} "
-            f"({proxies!r})"
+            f"({shown(proxies)})"
         )
     if not 0 <= proxies <= MAX_PROXIES:
         raise ConfigError(

@@ -3,28 +3,40 @@ rate limits."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import request
 
 from ..app import ctx
 from ..auth import STAFF_ROLES, SUPERVISOR_ROLES, current_identity, requires
-from ..errors import BadRequest, RateLimited
+from ..errors import BadRequest, PayloadTooLarge, RateLimited
 
 __all__ = ["STAFF_ROLES", "SUPERVISOR_ROLES", "current_identity", "requires"]
 
 
+#: The largest JSON body any endpoint needs is a few KB (a dossier with 1,000-character
+#: notes); files go through multipart uploads, which have their own limit.
+MAX_JSON_BYTES = 256 * 1024
+#: A \uD800–\uDFFF escape: the only way a lone surrogate gets into parsed JSON.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object; anything else is a 400, never a 500."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise PayloadTooLarge("Nội dung yêu cầu quá lớn.", max_bytes=MAX_JSON_BYTES)
     if not request.data:
         return {}
+    if len(request.data) > MAX_JSON_BYTES:  # chunked: no Content-Length to check first
+        raise PayloadTooLarge("Nội dung yêu cầu quá lớn.", max_bytes=MAX_JSON_BYTES)
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the decoder's stack: hostile, not JSON we use
         data = None
     if not isinstance(data, dict):
         raise BadRequest("Nội dung yêu cầu phải là một đối tượng JSON.", code="bad_json")
-    if not _encodable(data):
+    if _SURROGATE_ESCAPE.search(request.data) and not _encodable(data):
         raise BadRequest("Nội dung yêu cầu có ký tự không hợp lệ.", code="bad_json")
     return data
 

@@ -17,6 +17,17 @@ from ..i18n import t as text
 
 #: Keys of a report that are metadata, not tables.
 META = ("report", "from", "to", "days", "generated_at", "day")
+#: How a spreadsheet cell starts when Excel would run it as a formula ("CSV injection"):
+#: citizens type a rating's words on their phones, and a report must not hand that text
+#: to a supervisor's spreadsheet as code (=HYPERLINK(…) sending cells away).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """Text a spreadsheet shows as text: a leading apostrophe (OWASP's advice) in CSV."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True)
@@ -97,7 +108,7 @@ def to_csv(report: dict[str, Any], lang: str = "vi") -> bytes:
     for tbl in tables(report, lang):
         w.writerow([tbl.title])
         w.writerow(tbl.labels)
-        w.writerows(["" if v is None else v for v in row] for row in tbl.rows)
+        w.writerows(["" if v is None else _inert(v) for v in row] for row in tbl.rows)
         w.writerow([])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
@@ -125,6 +136,9 @@ def to_xlsx(report: dict[str, Any], lang: str = "vi") -> bytes:
             cell.font = bold
         for row in tbl.rows:
             ws.append(row)
+            for cell in ws[ws.max_row]:
+                if cell.data_type == "f":  # a text that starts with "=": keep it text
+                    cell.data_type = "s"
         for i, label in enumerate(tbl.labels, start=1):
             width = max([len(str(label))] + [len(str(r[i - 1] or "")) for r in tbl.rows[:200]])
             ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = min(60, width + 2)

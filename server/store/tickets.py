@@ -219,6 +219,14 @@ def recent_service_stats(
     return int(row[0]), (float(row[1]) if row[1] is not None else None)
 
 
+def counter_queues(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(services as stored JSON, state) of every active counter: all an estimate needs,
+    without building each counter's full row (estimates run on every issue)."""
+    return [
+        (r[0], r[1]) for r in conn.execute("SELECT services, state FROM counter WHERE active = 1")
+    ]
+
+
 def counter_throughput(conn: sqlite3.Connection, counter: int, since: str) -> int:
     row = conn.execute(
         "SELECT count(*) FROM ticket WHERE counter = ? AND status IN ('done', 'no_show') AND finished_at >= ?",
