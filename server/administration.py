@@ -15,7 +15,7 @@ from typing import Any
 
 from . import accounts
 from .config import DAY_NAMES
-from .errors import BadRequest, Conflict, NotFound
+from .errors import BadRequest, Conflict, NotFound, is_whole
 from .protocol import DeviceKind, Role
 from .store import Database, catalog
 from .store import accounts as account_store
@@ -75,7 +75,7 @@ def number_list(raw: str, name: str, label: str) -> list[int]:
     for part in re.split(r"[\s,;]+", raw.strip()):
         if not part:
             continue
-        if not part.isdigit():
+        if not is_whole(part):
             raise bad(name, f"{label.capitalize()}: “{part}” không phải số quầy.")
         if int(part) not in out:
             out.append(int(part))

@@ -56,3 +56,9 @@ class PayloadTooLarge(MotcuaError):
 
     code = "payload_too_large"
     status = 413
+
+
+def is_whole(text: str) -> bool:
+    """ASCII digits within SQLite's integer range: what every id or count read from a
+    URL or form must be ("²".isdigit() is true, yet int("²") fails)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18

@@ -26,7 +26,7 @@ from ..dossiers.inputs import clean_text, dossier_fields, event_input, parse_whe
 from ..dossiers.stats import watch
 from ..dossiers.status import parse_status
 from ..dossiers.views import public_view, staff_view
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import BadRequest, Conflict, NotFound, is_whole
 from ..i18n import LANGS, t
 from ..notify import worker as notify_worker
 from ..protocol import DeviceKind
@@ -209,7 +209,7 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit():
+    if not is_whole(raw):
         raise BadRequest(f"{name} phải là số nguyên.", code="bad_query", field=name)
     return int(raw)
 

@@ -8,7 +8,7 @@ from flask import jsonify, request
 
 from .. import hall
 from ..app import ctx
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, NotFound, is_whole
 from ..store import tickets as store
 from . import api
 from .common import rate_limit
@@ -51,16 +51,11 @@ def ticket_status(token: str):
         return jsonify({"ticket": hall.public_ticket(conn, c.cfg, t, c.now())})
 
 
-def _whole(text: str) -> bool:
-    """ASCII digits within SQLite's integer range ("²".isdigit() is true; int("²") fails)."""
-    return text.isascii() and text.isdigit() and len(text) <= 18
-
-
 @api.get("/calls")
 def calls():
     after = request.args.get("after", "0")
     limit = request.args.get("limit", "100")
-    if not _whole(after) or not _whole(limit) or not 1 <= int(limit) <= 500:
+    if not is_whole(after) or not is_whole(limit) or not 1 <= int(limit) <= 500:
         raise BadRequest("after phải là số nguyên ≥ 0, limit từ 1 đến 500.", code="bad_query")
     c = ctx()
     zone = request.args.get("zone") or None

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from server.config import Config, ConfigError
+from server.config import Config, ConfigError, shown
 from server.dossiers.calendar import CalendarError, WorkCalendar
 
 
@@ -36,7 +36,7 @@ def _int(section: dict[str, Any], key: str, where: str, default: int, lo: int, h
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(f"{where}.{key}: expected a whole number {lo}–{hi}, got {value!r}")
+        raise ConfigError(f"{where}.{key}: expected a whole number {lo}–{hi}, got {shown(value)}")
     return value
 
 
@@ -45,7 +45,7 @@ def _text(section: dict[str, Any], key: str, where: str, default: str) -> str:
     if value is None:
         return default
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}.{key}: expected non-empty text, got {value!r}")
+        raise ConfigError(f"{where}.{key}: expected non-empty text, got {shown(value)}")
     return value.strip()
 
 

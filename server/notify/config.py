@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from string import Formatter
 from typing import Any
 
-from server.config import Config, ConfigError
+from server.config import Config, ConfigError, shown
 from server.dossiers.notices import NoticeError, check_templates
 
 PLACEHOLDERS = frozenset({"phone", "text", "id", "kind"})
@@ -96,7 +96,7 @@ def _walk_body(value: Any, where: str) -> None:
     elif isinstance(value, dict):
         for k, v in value.items():
             if not isinstance(k, str):
-                raise ConfigError(f"{where}: keys must be text, got {k!r}")
+                raise ConfigError(f"{where}: keys must be text, got {shown(k)}")
             _walk_body(v, f"{where}.{k}")
     elif isinstance(value, list):
         for i, v in enumerate(value):
@@ -108,14 +108,14 @@ def _walk_body(value: Any, where: str) -> None:
 def _number(raw: dict[str, Any], key: str, where: str, default: float, lo: float, hi: float):
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-        raise ConfigError(f"{where}.{key}: expected a number {lo:g}–{hi:g}, got {value!r}")
+        raise ConfigError(f"{where}.{key}: expected a number {lo:g}–{hi:g}, got {shown(value)}")
     return value
 
 
 def _flag(raw: dict[str, Any], key: str, where: str, default: bool) -> bool:
     value = raw.get(key, default)
     if not isinstance(value, bool):
-        raise ConfigError(f"{where}.{key}: expected true/false, got {value!r}")
+        raise ConfigError(f"{where}.{key}: expected true/false, got {shown(value)}")
     return value
 
 
@@ -130,12 +130,14 @@ def _http(raw: Any, ascii_default: bool) -> HttpSettings:
     url = raw.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ConfigError(
-            f"sms.http.url: required, must start with http:// or https://, got {url!r}"
+            f"sms.http.url: required, must start with http:// or https://, got {shown(url)}"
         )
     _check_placeholders(url, "sms.http.url")
     method = str(raw.get("method", "POST")).upper()
     if method not in ("POST", "PUT", "GET"):
-        raise ConfigError(f"sms.http.method: must be POST, PUT or GET, got {raw.get('method')!r}")
+        raise ConfigError(
+            f"sms.http.method: must be POST, PUT or GET, got {shown(raw.get('method'))}"
+        )
     headers = raw.get("headers") or {}
     if not isinstance(headers, dict):
         raise ConfigError("sms.http.headers: expected a mapping of header names to text")
@@ -173,7 +175,7 @@ def parse_sms(cfg: Config) -> SmsSettings:
             raise ConfigError(f"sms.{key}: unknown key (known: {', '.join(sorted(_KNOWN))})")
     gateway = raw.get("gateway", "file")
     if gateway not in ("file", "http"):
-        raise ConfigError(f"sms.gateway: must be file or http, got {gateway!r}")
+        raise ConfigError(f"sms.gateway: must be file or http, got {shown(gateway)}")
     ascii_only = _flag(raw, "ascii_only", "sms", True)
     templates = raw.get("templates") or {}
     if not isinstance(templates, dict) or not all(
