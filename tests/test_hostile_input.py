@@ -366,12 +366,16 @@ HOSTILE = SQL + ODD
 BLANK = ["", " "]  # "nothing": a missing phone, an emptied list — not hostile
 
 
+#: Derived data a read may fill (the reports' day cache): not something a request changes.
+CACHES = {"report_day", "report_mark"}
+
+
 def snapshot(db) -> dict[str, str]:
     """Every table's rows, hashed: equal snapshots mean nothing changed."""
     out = {}
     with db.read() as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
+        for table in set(tables) - CACHES:
             rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
             out[table] = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
     return out

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 
 import pytest
 
+from server import tickets as q
 from server.reports import parse_period, queue_report
 from server.reports.period import Period
-from server.reports.stats import percentile, summary
-from tests.reports_fixtures import DAY, TZ, build_day, next_day_ticket, staff_accounts
+from server.reports.stats import percentiles, summary
+from tests.reports_fixtures import DAY, TZ, at, build_day, next_day_ticket, staff_accounts
 
 
 def _day_report(ctx, first=date(2026, 11, 25), last=date(2026, 11, 25)):
@@ -121,10 +123,18 @@ def test_a_range_of_days_includes_each_day_and_nothing_else(ctx):
 
 
 def test_percentile_is_nearest_rank():
-    assert percentile([1, 2, 3, 4], 0.5) == 2
-    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9) == 9
-    assert percentile([7], 0.9) == 7
-    assert summary([]) == {
+    assert percentiles(Counter([4, 3, 2, 1]), 0.5) == [2]
+    assert percentiles(Counter(range(1, 11)), 0.5, 0.9) == [5, 9]
+    assert percentiles(Counter([7]), 0.5, 0.9) == [7, 7]
+    assert percentiles(Counter([5, 5, 5, 9]), 0.5, 0.75, 0.9) == [5, 5, 9]
+    assert summary(Counter([60, 120, 120, 600])) == {
+        "count": 4,
+        "mean_min": 3.8,
+        "p50_min": 2.0,
+        "p90_min": 10.0,
+        "max_min": 10.0,
+    }
+    assert summary(Counter()) == {
         "count": 0,
         "mean_min": None,
         "p50_min": None,
@@ -160,3 +170,41 @@ def test_missing_dates_default_to_today_or_the_other_end():
     p = parse_period(None, "2026-11-03", TZ, DAY)
     assert (p.day_from, p.day_to) == ("2026-11-03", "2026-11-03")
     assert parse_period("2026-01-01", "2026-12-31", TZ, DAY).days == 365
+
+
+def _cached_days(db) -> list[str]:
+    with db.read() as conn:
+        return [r[0] for r in conn.execute("SELECT day FROM report_day ORDER BY day")]
+
+
+def test_past_days_are_cached_and_a_late_change_is_seen(ctx):
+    """A past day's groups are kept after the first report; a later change to one of that
+    day's tickets (G, left waiting, cancelled the next morning) drops them, so the next
+    report counts it — and a cached report equals one computed from scratch."""
+    staff_accounts(ctx.db, ctx.now())
+    day = build_day(ctx.db, ctx.cfg)
+    period = Period(date(2026, 11, 25), date(2026, 11, 25), TZ)
+    next_morning = at(8, 0, DAY + timedelta(days=1))
+
+    first = queue_report(ctx.db, ctx.cfg, period, next_morning)
+    assert _cached_days(ctx.db) == ["2026-11-25"]
+    again = queue_report(ctx.db, ctx.cfg, period, next_morning)
+    assert again == first
+    assert (first["totals"]["cancelled"], first["totals"]["open"]) == (1, 1)
+
+    q.cancel(ctx.db, ctx.cfg, day.tickets["G"]["id"], "staff1", next_morning)
+    later = queue_report(ctx.db, ctx.cfg, period, next_morning + timedelta(minutes=5))
+    assert (later["totals"]["cancelled"], later["totals"]["open"]) == (2, 0)
+    with ctx.db.write() as conn:
+        conn.execute("DELETE FROM report_day")
+    fresh = queue_report(ctx.db, ctx.cfg, period, next_morning + timedelta(minutes=5))
+    assert {k: v for k, v in fresh.items() if k != "generated_at"} == {
+        k: v for k, v in later.items() if k != "generated_at"
+    }
+
+
+def test_today_is_never_cached(ctx):
+    staff_accounts(ctx.db, ctx.now())
+    day = build_day(ctx.db, ctx.cfg)
+    queue_report(ctx.db, ctx.cfg, Period(date(2026, 11, 25), date(2026, 11, 25), TZ), day.end)
+    assert _cached_days(ctx.db) == []

@@ -85,7 +85,7 @@ def dossier_stats(
     "pct"}}}, "resolved": {"total", "early"|"on_time"|"late"|"no_due": {"count", "pct"}},
     "in_progress": int, "overdue": int}.
     """
-    if group_by not in sql.GROUPS:
+    if group_by is not None and group_by not in sql.GROUPS:
         raise BadRequest(
             "group_by phải là department hoặc procedure.", code="bad_group_by", field="group_by"
         )
@@ -100,22 +100,29 @@ def dossier_stats(
     groups: dict[str, dict[str, Any]] = {}
     totals = _empty()
 
-    def bucket(key: str) -> dict[str, Any]:
-        return groups.setdefault(key, _empty())
+    def targets(department: str, procedure: str) -> tuple[dict[str, Any], ...]:
+        if group_by is None:
+            return (totals,)
+        key = department if group_by == "department" else procedure
+        return totals, groups.setdefault(key, _empty())
 
+    def add(into: dict[str, int], counts: dict[str, int]) -> None:
+        for k, n in counts.items():
+            into[k] = into.get(k, 0) + n
+
+    channels = [c.value for c in DossierChannel]
     with db.read() as conn:
-        for r in sql.received(conn, start, end, group_by):
-            for target in (totals, bucket(r["k"])):
-                target["received"][r["channel"]] = target["received"].get(r["channel"], 0) + r["n"]
-        for r in sql.resolved(conn, start, end, group_by):
-            for target in (totals, bucket(r["k"])):
-                target["resolved"][r["timeliness"]] = (
-                    target["resolved"].get(r["timeliness"], 0) + r["n"]
-                )
-        for r in sql.open_at(conn, end, cutoff, group_by):
-            for target in (totals, bucket(r["k"])):
-                target["in_progress"] += r["n"]
-                target["overdue"] += r["overdue"] or 0
+        for department, procedure, counts in sql.received(conn, start, end, channels):
+            for target in targets(department, procedure):
+                add(target["received"], counts)
+        for department, procedure, counts in sql.resolved(conn, start, end, TIMELINESS[:-1]):
+            counts = {k or "no_due": n for k, n in counts.items()}
+            for target in targets(department, procedure):
+                add(target["resolved"], counts)
+        for department, procedure, n, overdue in sql.open_at(conn, end, cutoff):
+            for target in targets(department, procedure):
+                target["in_progress"] += n
+                target["overdue"] += overdue or 0
         names = sql.names(conn, group_by)
     out: dict[str, Any] = {
         "from": date_from.isoformat(),

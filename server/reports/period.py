@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +35,13 @@ class Period:
     @property
     def day_to(self) -> str:
         return self.last.isoformat()
+
+    def each_day(self) -> Iterator[str]:
+        """Every day of the range, as stored ('2026-11-25')."""
+        day = self.first
+        while day <= self.last:
+            yield day.isoformat()
+            day += timedelta(days=1)
 
     def start_utc(self) -> str:
         """The first instant of the range, as stored (UTC ISO-8601)."""

@@ -14,7 +14,7 @@ Definitions (what the supervisor's table means):
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -25,7 +25,8 @@ from ..i18n import t as text
 from ..store import Database
 from ..store import reports as store
 from .period import Period
-from .stats import minutes, summary
+from .queue_days import day_groups
+from .stats import minutes, parse_durations, summary, total_seconds
 
 OPEN_STATES = ("waiting", "called", "serving")
 
@@ -40,8 +41,8 @@ class _Group:
     cancelled: int = 0
     transferred: int = 0
     open: int = 0
-    waits: list[float] = field(default_factory=list)
-    services: list[float] = field(default_factory=list)
+    waits: Counter[int] = field(default_factory=Counter)
+    services: Counter[int] = field(default_factory=Counter)
 
     def count(self, status: str, moved: int, n: int) -> None:
         self.issued += n
@@ -76,7 +77,7 @@ class _Desk:
     served: int = 0
     no_show: int = 0
     transferred_out: int = 0
-    services: list[float] = field(default_factory=list)
+    services: Counter[int] = field(default_factory=Counter)
 
 
 def _pause_rows(conn: Any, cfg: Config, period: Period, now: datetime) -> list[dict[str, Any]]:
@@ -106,15 +107,11 @@ def _pause_rows(conn: Any, cfg: Config, period: Period, now: datetime) -> list[d
 def queue_report(
     db: Database, cfg: Config, period: Period, now: datetime, lang: str = "vi"
 ) -> dict[str, Any]:
-    base, other_days = period.hour_modifiers()
+    times, work = day_groups(db, period, now)
     with db.read() as conn:
         services = store.service_names(conn)
         counters = store.counter_names(conn)
         staff_names = store.staff_names(conn)
-        codes, usernames = list(services), list(staff_names)
-        counted = store.ticket_counts(conn, period.day_from, period.day_to)
-        timed = store.ticket_times(conn, period.day_from, period.day_to, base, other_days, codes)
-        served = store.service_times(conn, period.day_from, period.day_to, codes, usernames)
         moved = store.transfers(conn, period.start_utc(), period.end_utc())
         pauses = _pause_rows(conn, cfg, period, now)
 
@@ -123,44 +120,29 @@ def queue_report(
     by_hour: dict[int, _Group] = defaultdict(_Group)
     by_counter: dict[int, _Desk] = defaultdict(_Desk)
     by_staff: dict[str, _Desk] = defaultdict(_Desk)
-    for service, status, counter, staff, moved_n, n in counted:
-        total.count(status, moved_n, n)
-        by_service[service].count(status, moved_n, n)
+    for (service, hour, status, moved_flag), (n, joined) in _merged(times, 4).items():
+        waits = parse_durations(joined)
+        total.count(status, moved_flag, n)
+        for group in (by_hour[hour], by_service[service]):
+            group.count(status, moved_flag, n)
+            group.waits.update(waits)  # counted in C; the total adds the services' up
+    for (service, status, counter, staff), (n, joined) in _merged(work, 4).items():
+        took = parse_durations(joined)
+        by_service[service].services.update(took)
         for desk in (
             by_counter[counter] if counter is not None else None,
             by_staff[staff] if staff else None,
         ):
-            if desk is not None and status == "done":
+            if desk is None:
+                continue
+            desk.services.update(took)
+            if status == "done":
                 desk.served += n
-            elif desk is not None and status == "no_show":
+            elif status == "no_show":
                 desk.no_show += n
-    # a year is ~100,000 rows: first bucket them by their compact key in one tight loop,
-    # then spread each bucket (a few hundred) over the groups it belongs to
-    buckets: defaultdict[int, list[Any]] = defaultdict(list)
-    for key, value in timed:
-        buckets[key].append(value)
-    for key, values in buckets.items():
-        rest, moved_flag = divmod(key, 2)
-        rest, status_i = divmod(rest, 8)
-        service_i, hour = divmod(rest, 24)
-        waits = [w for w in values if w is not None]
-        status = store.STATUSES[status_i] if status_i < len(store.STATUSES) else "waiting"
-        by_hour[hour].count(status, moved_flag, len(values))
-        by_hour[hour].waits.extend(waits)
-        by_service[codes[service_i]].waits.extend(waits)
-        total.waits.extend(waits)
-    buckets = defaultdict(list)
-    for key, value in served:
-        buckets[key].append(value)
-    for key, values in buckets.items():
-        rest, staff_i = divmod(key, 10000)
-        service_i, counter_1 = divmod(rest, 10000)
-        by_service[codes[service_i]].services.extend(values)
-        total.services.extend(values)
-        if counter_1:
-            by_counter[counter_1 - 1].services.extend(values)
-        if staff_i:
-            by_staff[usernames[staff_i - 1]].services.extend(values)
+    for group in by_service.values():
+        total.waits.update(group.waits)
+        total.services.update(group.services)
     for counter, actor, n in moved:
         if counter is not None:
             by_counter[counter].transferred_out += n
@@ -180,7 +162,7 @@ def queue_report(
             "no_show": d.no_show,
             "transferred_out": d.transferred_out,
             "service_time": summary(d.services),
-            "service_total_min": minutes(sum(d.services)),
+            "service_total_min": minutes(total_seconds(d.services)),
         }
 
     return {
@@ -226,6 +208,19 @@ def queue_report(
             for reason, secs in sorted(pause_by_reason.items())
         ],
     }
+
+
+def _merged(rows: list[list[Any]], width: int) -> dict[tuple[Any, ...], tuple[int, str]]:
+    """Rows of several days added up by their first `width` columns: (count, joined
+    durations) — one string to split per group instead of one per day."""
+    counts: dict[tuple[Any, ...], int] = defaultdict(int)
+    parts: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    for row in rows:
+        key = tuple(row[:width])
+        counts[key] += row[width]
+        if row[width + 1]:
+            parts[key].append(row[width + 1])
+    return {key: (n, ",".join(parts.get(key, ()))) for key, n in counts.items()}
 
 
 def _pause_label(reason: str, lang: str) -> str:

@@ -1,63 +1,120 @@
 """Bulk reads of dossiers: the statistics behind reports (counts only, by range), the
 supervisors' watch list and the export.
 
-Each query reads one index range (``dossier_received``, ``dossier_finished``) so a
-month over a year of a center's dossiers stays far below the 500 ms report budget.
-``group`` is one of the fixed expressions in ``GROUPS`` (never user text).
+The statistics read covering indexes only (``dossier_received_report``,
+``dossier_finished_report``, ``dossier_open_until``), never the wide dossier rows, and
+count per (department, procedure); the domain adds those up into whatever grouping the
+report asks for — so a year of a center's dossiers (~90,000) stays far within the
+500 ms report budget.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from sqlite_utils import Database as Utils
 
 from .dossiers import _dossier
 
-GROUPS = {None: "''", "department": "department", "procedure": "COALESCE(procedure, '')"}
+GROUPS = ("department", "procedure")
 PAUSED = ("supplement_requested", "fees_due")
+#: The instant a dossier stopped being open: resolved or closed, whichever came first
+#: ('9999' while open).  Written the same in the index and in open_at, so SQLite uses it.
+OPEN_UNTIL = "min(coalesce(finished_at, '9999'), coalesce(ended_at, '9999'))"
+
+#: (department, procedure or '', {value: count}) — counts of one column's values.
+Split = list[tuple[str, str, dict[str, int]]]
 
 
-def _group(group: str | None) -> str:
-    if group not in GROUPS:
-        raise ValueError(f"unknown grouping {group!r}")
-    return GROUPS[group]
+def m0003_dossiers_report_indexes(db: Utils) -> None:
+    """Covering indexes for the dossier report, in (department, procedure) order: a
+    year is ~90,000 dossiers, and reading their rows one by one through a one-column
+    index, then sorting them into groups, took most of a second; one pass over these
+    indexes comes out already grouped."""
+    db.execute(
+        """CREATE INDEX dossier_received_report
+           ON dossier (department, procedure, received_at, channel)"""
+    )
+    db.execute(
+        """CREATE INDEX dossier_finished_report
+           ON dossier (department, procedure, finished_at, timeliness)"""
+    )
+    db.execute(
+        f"""CREATE INDEX dossier_open_until ON dossier ({OPEN_UNTIL}, received_at, department,
+            procedure, due_at, status, status_at)"""
+    )
 
 
-def received(conn: sqlite3.Connection, start: str, end: str, group: str | None) -> list[Any]:
-    g = _group(group)
+MIGRATIONS = [("0003_dossiers_report_indexes", m0003_dossiers_report_indexes)]
+
+
+def _split(
+    conn: sqlite3.Connection,
+    column: str,
+    values: Sequence[str],
+    index: str,
+    where: str,
+    args: list[Any],
+) -> Split:
+    """Per (department, procedure): how many rows have each of ``values`` in ``column``
+    (NULL or any other value counts under '') — sums, not a GROUP BY on the column, so
+    the groups come straight out of the index's order with no sort."""
+    sums = ", ".join(f"sum({column} IS ?)" for _ in values)
+    rows = conn.execute(
+        f"""SELECT department, COALESCE(procedure, ''), count(*), {sums}
+            FROM dossier INDEXED BY {index} WHERE {where}
+            GROUP BY department, procedure""",
+        [*values, *args],
+    )
+    out: Split = []
+    for department, procedure, n, *counts in rows:
+        split = {v: c for v, c in zip(values, counts, strict=True) if c}
+        if rest := n - sum(counts):
+            split[""] = rest
+        out.append((department, procedure, split))
+    return out
+
+
+def received(conn: sqlite3.Connection, start: str, end: str, channels: Sequence[str]) -> Split:
+    """Dossiers received in [start, end), by channel."""
+    return _split(
+        conn,
+        "channel",
+        channels,
+        "dossier_received_report",
+        "received_at >= ? AND received_at < ?",
+        [start, end],
+    )
+
+
+def resolved(conn: sqlite3.Connection, start: str, end: str, kinds: Sequence[str]) -> Split:
+    """Dossiers resolved in [start, end), by timeliness (NULL: no due date)."""
+    return _split(
+        conn,
+        "timeliness",
+        kinds,
+        "dossier_finished_report",
+        "finished_at >= ? AND finished_at < ?",
+        [start, end],
+    )
+
+
+def open_at(conn: sqlite3.Connection, end: str, due_cutoff: str) -> list[tuple[str, str, int, int]]:
+    """(department, procedure or '', open, overdue): dossiers received before ``end`` and
+    neither resolved nor closed by then; overdue when their legal due date passed before
+    ``due_cutoff`` while the clock ran (a dossier waiting for the citizen since before
+    ``end`` is not overdue)."""
     return conn.execute(
-        f"""SELECT {g} AS k, channel, COUNT(*) AS n FROM dossier
-            WHERE received_at >= ? AND received_at < ? GROUP BY k, channel""",
-        (start, end),
-    ).fetchall()
-
-
-def resolved(conn: sqlite3.Connection, start: str, end: str, group: str | None) -> list[Any]:
-    g = _group(group)
-    return conn.execute(
-        f"""SELECT {g} AS k, COALESCE(timeliness, 'no_due') AS timeliness, COUNT(*) AS n
-            FROM dossier WHERE finished_at >= ? AND finished_at < ? GROUP BY k, timeliness""",
-        (start, end),
-    ).fetchall()
-
-
-def open_at(conn: sqlite3.Connection, end: str, due_cutoff: str, group: str | None) -> list[Any]:
-    """Dossiers received before ``end`` and neither resolved nor closed by then; overdue
-    when their legal due date passed before ``due_cutoff`` while the clock ran (a dossier
-    waiting for the citizen since before ``end`` is not overdue)."""
-    g = _group(group)
-    return conn.execute(
-        f"""SELECT {g} AS k, COUNT(*) AS n,
+        f"""SELECT department, COALESCE(procedure, ''), COUNT(*),
                    SUM(CASE WHEN due_at IS NOT NULL AND due_at < ?
                              AND NOT (status IN (?, ?) AND status_at < ?)
-                       THEN 1 ELSE 0 END) AS overdue
-            FROM dossier
-            WHERE received_at < ?
-              AND (finished_at IS NULL OR finished_at >= ?)
-              AND (ended_at IS NULL OR ended_at >= ?)
-            GROUP BY k""",
-        (due_cutoff, *PAUSED, end, end, end, end),
+                       THEN 1 ELSE 0 END)
+            FROM dossier INDEXED BY dossier_open_until
+            WHERE {OPEN_UNTIL} >= ? AND received_at < ?
+            GROUP BY department, procedure""",
+        (due_cutoff, *PAUSED, end, end, end),
     ).fetchall()
 
 

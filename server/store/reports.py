@@ -3,8 +3,8 @@
 Every figure derives from the ticket rows, their append-only history (ticket_event),
 counter_event and rating.  SQLite does the heavy part in C — counting by group and
 computing durations (julianday) — so a year of one center (~100,000 tickets) reaches
-Python as one small grouped result plus two columns of durations; percentiles and the
-shape of the report are made in ``server.reports``.
+Python as small grouped results, the durations of a group joined into one string;
+percentiles and the shape of the report are made in ``server.reports``.
 
 The local hour of a ticket is ``strftime('%H', issued_at, <modifier>)`` with the
 center's UTC offset; days whose offset differs (a daylight-saving zone) are listed in a
@@ -14,8 +14,10 @@ CASE, so the hour is right on every day of any range.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
+
+from sqlite_utils import Database as Utils
 
 _WAIT = """(julianday(CASE WHEN t.transferred_from IS NULL THEN t.called_at
                             ELSE (SELECT min(e.at) FROM ticket_event e
@@ -47,76 +49,111 @@ def _hour(base: str, other_days: Mapping[str, str]) -> tuple[str, list[Any]]:
     )
 
 
-def ticket_counts(conn: sqlite3.Connection, day_from: str, day_to: str) -> list[tuple[Any, ...]]:
-    """(service, status, counter, staff, transferred, count) per day of the range — the
-    GROUP BY follows the covering index's order, so SQLite needs no sort."""
-    return conn.execute(
-        """SELECT t.service, t.status, t.counter, t.staff,
-                  sum(t.transferred_from IS NOT NULL), count(*)
-           FROM ticket t INDEXED BY ticket_report WHERE t.day >= ? AND t.day <= ?
-           GROUP BY t.day, t.service, t.status, t.counter, t.staff""",
-        (day_from, day_to),
-    ).fetchall()
-
-
-#: Ticket states in the order of their index in the compact keys below.
-STATUSES = ("waiting", "called", "serving", "done", "no_show", "cancelled")
-
-
-def _index_of(column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
-    """SQL giving a text column's position in `values` (-1 when absent)."""
-    if not values:
-        return "-1", []
-    cases = " ".join(f"WHEN ? THEN {i}" for i in range(len(values)))
-    return f"CASE {column} {cases} ELSE -1 END", list(values)
+def _seconds(expr: str) -> str:
+    """Whole seconds of a julianday difference, as the text a group_concat joins."""
+    return f"CAST(round(max(0.0, {expr})) AS INTEGER)"
 
 
 def ticket_times(
-    conn: sqlite3.Connection,
-    day_from: str,
-    day_to: str,
-    base: str,
-    other_days: Mapping[str, str],
-    services: Sequence[str],
-) -> list[tuple[int, float | None]]:
-    """(key, seconds from issue to first call or None) of every ticket of the range.
+    conn: sqlite3.Connection, day_from: str, day_to: str, base: str, other_days: Mapping[str, str]
+) -> list[tuple[str, str, int, str, int, int, str | None]]:
+    """(day, service, local hour, status, transferred, count, "wait,wait,…") per group of
+    the range, the waits (issue → first call) in whole seconds, NULL when none was called.
 
-    key = ((service index × 24 + local hour) × 8 + status index) × 2 + transferred, with
-    the service's index in `services` and the status's in STATUSES: two small numbers a
-    row instead of five values, since a year is ~100,000 rows to bring into Python.
-    `base` is the strftime modifier of the center's UTC offset ('+25200 seconds'),
-    `other_days` the days whose offset differs."""
+    A year is ~100,000 tickets: joined by SQLite in C, their waits reach Python as a few
+    hundred strings instead of 100,000 rows.  `base` is the strftime modifier of the
+    center's UTC offset ('+25200 seconds'), `other_days` the days whose offset differs."""
     hour, hour_args = _hour(base, other_days)
-    svc, svc_args = _index_of("t.service", services)
-    status, status_args = _index_of("t.status", STATUSES)
     return conn.execute(
-        f"""SELECT ((({svc}) * 24 + {hour}) * 8 + ({status})) * 2
-                   + (t.transferred_from IS NOT NULL),
-                   max(0.0, {_WAIT})
-            FROM ticket t INDEXED BY ticket_report WHERE t.day >= ? AND t.day <= ?""",
-        [*svc_args, *hour_args, *status_args, day_from, day_to],
+        f"""SELECT t.day, t.service, {hour}, t.status, t.transferred_from IS NOT NULL,
+                   count(*), group_concat({_seconds(_WAIT)})
+            FROM ticket t INDEXED BY ticket_report WHERE t.day >= ? AND t.day <= ?
+            GROUP BY 1, 2, 3, 4, 5""",
+        [*hour_args, day_from, day_to],
     ).fetchall()
 
 
-def service_times(
-    conn: sqlite3.Connection,
-    day_from: str,
-    day_to: str,
-    services: Sequence[str],
-    staff: Sequence[str],
-) -> list[tuple[int, float]]:
-    """(key, seconds from start to finish) of the tickets served, key = (service index ×
-    10,000 + counter + 1) × 10,000 + staff index + 1 (see ticket_times)."""
-    svc, svc_args = _index_of("t.service", services)
-    who, who_args = _index_of("t.staff", staff)
+def ticket_work(
+    conn: sqlite3.Connection, day_from: str, day_to: str
+) -> list[tuple[str, str, str, int | None, str | None, int, str | None]]:
+    """(day, service, status, counter, staff, count, "seconds,seconds,…") per group of
+    the range: who finished what, with the service times (start → finish, whole seconds) of
+    the tickets served (see ticket_times)."""
+    took = _seconds("(julianday(t.finished_at) - julianday(t.started_at)) * 86400.0")
     return conn.execute(
-        f"""SELECT (({svc}) * 10000 + coalesce(t.counter, -1) + 1) * 10000 + ({who}) + 1,
-                   max(0.0, (julianday(t.finished_at) - julianday(t.started_at)) * 86400.0)
-            FROM ticket t INDEXED BY ticket_report
-            WHERE t.day >= ? AND t.day <= ? AND t.status = 'done'
-              AND t.started_at IS NOT NULL AND t.finished_at IS NOT NULL""",
-        [*svc_args, *who_args, day_from, day_to],
+        f"""SELECT t.day, t.service, t.status, t.counter, t.staff, count(*),
+                   group_concat(CASE WHEN t.status = 'done' THEN {took} END)
+            FROM ticket t INDEXED BY ticket_report WHERE t.day >= ? AND t.day <= ?
+            GROUP BY 1, 2, 3, 4, 5""",
+        [day_from, day_to],
     ).fetchall()
+
+
+# --- the day cache ------------------------------------------------------------------------
+# ticket_times and ticket_work of a past day, kept as JSON: a year's report then reads
+# ~250 small rows instead of grouping ~100,000 tickets.  Every change to a ticket adds a
+# ticket_event row, so `report_mark.event_id` says up to which event the cached days are
+# known to be current; a report first drops the days of the events after it.
+
+
+def m0004_reports_day_cache(db: Utils) -> None:
+    db.execute(
+        """CREATE TABLE report_day (
+            day TEXT NOT NULL,
+            hours TEXT NOT NULL,
+            times TEXT NOT NULL,
+            work TEXT NOT NULL,
+            PRIMARY KEY (day, hours)
+        )"""
+    )
+    db.execute("CREATE TABLE report_mark (id INTEGER PRIMARY KEY CHECK (id = 1), event_id INTEGER)")
+    db.execute("INSERT INTO report_mark (id, event_id) VALUES (1, 0)")
+
+
+MIGRATIONS = [("0004_reports_day_cache", m0004_reports_day_cache)]
+
+
+def last_event_id(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM ticket_event").fetchone()[0])
+
+
+def refresh_day_cache(conn: sqlite3.Connection) -> None:
+    """Forget the cached days that changed since the mark, and move the mark (write)."""
+    mark = int(conn.execute("SELECT event_id FROM report_mark WHERE id = 1").fetchone()[0])
+    last = last_event_id(conn)
+    if last <= mark:
+        return
+    if conn.execute("SELECT 1 FROM report_day LIMIT 1").fetchone() is not None:
+        conn.execute(
+            """DELETE FROM report_day WHERE day IN (
+                   SELECT DISTINCT t.day FROM ticket_event e JOIN ticket t ON t.id = e.ticket_id
+                   WHERE e.id > ?)""",
+            (mark,),
+        )
+    conn.execute("UPDATE report_mark SET event_id = ? WHERE id = 1", (last,))
+
+
+def cached_days(
+    conn: sqlite3.Connection, day_from: str, day_to: str
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """{(day, hours modifier): (times JSON, work JSON)} of the range."""
+    rows = conn.execute(
+        "SELECT day, hours, times, work FROM report_day WHERE day >= ? AND day <= ?",
+        (day_from, day_to),
+    )
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def cache_days(
+    conn: sqlite3.Connection, rows: list[tuple[str, str, str, str]], seen_event_id: int
+) -> None:
+    """Keep (day, hours, times, work) rows computed from a snapshot that had seen every
+    event up to `seen_event_id` — unless the mark has moved past it meanwhile: a change
+    in between may already have been checked and would then never drop them (write)."""
+    mark = int(conn.execute("SELECT event_id FROM report_mark WHERE id = 1").fetchone()[0])
+    if mark > seen_event_id:
+        return
+    conn.executemany("INSERT OR REPLACE INTO report_day VALUES (?, ?, ?, ?)", rows)
 
 
 def transfers(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[Any, ...]]:
