@@ -85,18 +85,65 @@ def dossier_stats(
     "pct"}}}, "resolved": {"total", "early"|"on_time"|"late"|"no_due": {"count", "pct"}},
     "in_progress": int, "overdue": int}.
     """
-    if group_by is not None and group_by not in sql.GROUPS:
-        raise BadRequest(
-            "group_by phải là department hoặc procedure.", code="bad_group_by", field="group_by"
-        )
+    return dossier_stats_by(db, cfg, date_from, date_to, (group_by,), now=now)[group_by]
+
+
+def dossier_stats_by(
+    db: Database,
+    cfg: Config,
+    date_from: date,
+    date_to: date,
+    groupings: tuple[str | None, ...],
+    *,
+    now: datetime | None = None,
+) -> dict[str | None, dict[str, Any]]:
+    """``dossier_stats`` for several groupings at once, from one read of the dossiers."""
+    for group_by in groupings:
+        if group_by is not None and group_by not in sql.GROUPS:
+            raise BadRequest(
+                "group_by phải là department hoặc procedure.",
+                code="bad_group_by",
+                field="group_by",
+            )
     if date_to < date_from:
         raise BadRequest("Ngày kết thúc trước ngày bắt đầu.", code="bad_range")
     tz = cfg.tz
     start = iso(datetime.combine(date_from, time(0), tzinfo=tz))
     end_dt = datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=tz)
     end = iso(end_dt)
-    current = now or datetime.now(tz)
-    cutoff = iso(min(end_dt, current))
+    cutoff = iso(min(end_dt, now or datetime.now(tz)))
+    channels = [c.value for c in DossierChannel]
+    with db.read() as conn:
+        received = sql.received(conn, start, end, channels)
+        resolved = sql.resolved(conn, start, end, TIMELINESS[:-1])
+        still_open = sql.open_at(conn, end, cutoff)
+        names = {g: sql.names(conn, g) for g in groupings}
+    out: dict[str | None, dict[str, Any]] = {}
+    for group_by in groupings:
+        totals, groups = _add_up(group_by, received, resolved, still_open)
+        result: dict[str, Any] = {
+            "from": date_from.isoformat(),
+            "to": date_to.isoformat(),
+            "group_by": group_by,
+            "totals": _figures(totals),
+            "groups": [],
+        }
+        if group_by is not None:
+            result["groups"] = sorted(
+                (
+                    {"key": k, "name": names[group_by].get(k, k), **_figures(v)}
+                    for k, v in groups.items()
+                ),
+                key=lambda g: (g["name"], g["key"]),
+            )
+        out[group_by] = result
+    return out
+
+
+def _add_up(
+    group_by: str | None, received: sql.Split, resolved: sql.Split, still_open: list[Any]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(totals, {key: raw figures}) from the counts per (department, procedure)."""
     groups: dict[str, dict[str, Any]] = {}
     totals = _empty()
 
@@ -110,33 +157,18 @@ def dossier_stats(
         for k, n in counts.items():
             into[k] = into.get(k, 0) + n
 
-    channels = [c.value for c in DossierChannel]
-    with db.read() as conn:
-        for department, procedure, counts in sql.received(conn, start, end, channels):
-            for target in targets(department, procedure):
-                add(target["received"], counts)
-        for department, procedure, counts in sql.resolved(conn, start, end, TIMELINESS[:-1]):
-            counts = {k or "no_due": n for k, n in counts.items()}
-            for target in targets(department, procedure):
-                add(target["resolved"], counts)
-        for department, procedure, n, overdue in sql.open_at(conn, end, cutoff):
-            for target in targets(department, procedure):
-                target["in_progress"] += n
-                target["overdue"] += overdue or 0
-        names = sql.names(conn, group_by)
-    out: dict[str, Any] = {
-        "from": date_from.isoformat(),
-        "to": date_to.isoformat(),
-        "group_by": group_by,
-        "totals": _figures(totals),
-        "groups": [],
-    }
-    if group_by is not None:
-        out["groups"] = sorted(
-            ({"key": k, "name": names.get(k, k), **_figures(v)} for k, v in groups.items()),
-            key=lambda g: (g["name"], g["key"]),
-        )
-    return out
+    for department, procedure, counts in received:
+        for target in targets(department, procedure):
+            add(target["received"], counts)
+    for department, procedure, counts in resolved:
+        counts = {k or "no_due": n for k, n in counts.items()}
+        for target in targets(department, procedure):
+            add(target["resolved"], counts)
+    for department, procedure, n, overdue in still_open:
+        for target in targets(department, procedure):
+            target["in_progress"] += n
+            target["overdue"] += overdue or 0
+    return totals, groups
 
 
 # --- staleness watch ------------------------------------------------------------------

@@ -57,13 +57,13 @@ def dossier_report(
 ) -> dict[str, Any]:
     # Imported on use: the dossier area is a separate part of the system and the queue
     # and satisfaction reports must not depend on it being loaded.
-    from ..dossiers.stats import dossier_stats
+    from ..dossiers.stats import dossier_stats_by
 
-    def stats(group_by: str | None) -> dict[str, Any]:
-        return dossier_stats(db, cfg, period.first, period.last, group_by, now=now)
-
-    by_department = stats("department")  # its "totals" are the whole range's
-    by_procedure = stats("procedure")
+    both = dossier_stats_by(
+        db, cfg, period.first, period.last, ("department", "procedure"), now=now
+    )
+    by_department = both["department"]  # its "totals" are the whole range's
+    by_procedure = both["procedure"]
     totals = flat(by_department["totals"])
     return {
         "report": "dossiers",
