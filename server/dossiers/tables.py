@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from server.cells import inert, restored
 from server.dossiers.notices import strip_diacritics
 from server.errors import BadRequest
 
@@ -120,7 +121,7 @@ def decode(raw: bytes) -> tuple[str, str]:
 
 def _cell(value: Any) -> Any:
     if isinstance(value, str):
-        text = unicodedata.normalize("NFC", value).strip()
+        text = restored(unicodedata.normalize("NFC", value).strip())
         return text or None
     return value
 
@@ -235,17 +236,10 @@ def read_path(path: Path) -> Table:
 
 
 # --- writing --------------------------------------------------------------------------
-#: A cell starting with one of these is a formula to Excel and LibreOffice: exported
-#: text that starts so gets a leading apostrophe and stays text (CSV/formula injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
+    return "" if value is None else inert(value)
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str] = EXPORT_COLUMNS) -> bytes:

@@ -12,22 +12,12 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from ..cells import inert
 from ..i18n import catalog
 from ..i18n import t as text
 
 #: Keys of a report that are metadata, not tables.
 META = ("report", "from", "to", "days", "generated_at", "day")
-#: How a spreadsheet cell starts when Excel would run it as a formula ("CSV injection"):
-#: citizens type a rating's words on their phones, and a report must not hand that text
-#: to a supervisor's spreadsheet as code (=HYPERLINK(…) sending cells away).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert(value: Any) -> Any:
-    """Text a spreadsheet shows as text: a leading apostrophe (OWASP's advice) in CSV."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True)
@@ -108,7 +98,7 @@ def to_csv(report: dict[str, Any], lang: str = "vi") -> bytes:
     for tbl in tables(report, lang):
         w.writerow([tbl.title])
         w.writerow(tbl.labels)
-        w.writerows(["" if v is None else _inert(v) for v in row] for row in tbl.rows)
+        w.writerows(["" if v is None else inert(v) for v in row] for row in tbl.rows)
         w.writerow([])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
