@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import date, timedelta
 
@@ -208,3 +209,38 @@ def test_today_is_never_cached(ctx):
     day = build_day(ctx.db, ctx.cfg)
     queue_report(ctx.db, ctx.cfg, Period(date(2026, 11, 25), date(2026, 11, 25), TZ), day.end)
     assert _cached_days(ctx.db) == []
+
+
+def test_reports_racing_late_changes_never_keep_a_stale_day(ctx):
+    """Threads taking reports over a past day while another cancels that day's leftover
+    tickets one by one: whatever interleaving happens, the report taken after the last
+    change counts every cancellation (a day cached from a snapshot older than a change
+    must not survive it)."""
+    staff_accounts(ctx.db, ctx.now())
+    leftovers = [
+        q.issue(ctx.db, ctx.cfg, service="DD", now=at(16, minute)) for minute in range(0, 40)
+    ]
+    period = Period(date(2026, 11, 25), date(2026, 11, 25), TZ)
+    later = at(8, 0, DAY + timedelta(days=1))
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def reporter() -> None:
+        while not stop.is_set():
+            try:
+                queue_report(ctx.db, ctx.cfg, period, later)
+            except BaseException as exc:  # a failed report must fail the test
+                errors.append(exc)
+                return
+
+    readers = [threading.Thread(target=reporter) for _ in range(3)]
+    for r in readers:
+        r.start()
+    for i, t in enumerate(leftovers):
+        q.cancel(ctx.db, ctx.cfg, t["id"], "boss", later + timedelta(seconds=i))
+    stop.set()
+    for r in readers:
+        r.join(timeout=30)
+    assert not errors
+    final = queue_report(ctx.db, ctx.cfg, period, later + timedelta(minutes=5))
+    assert (final["totals"]["cancelled"], final["totals"]["open"]) == (40, 0)
