@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from server.simulate import arrival_minutes
+
 
 class Transport(Protocol):
     """One HTTP request as `actor` (a device keeps its connection; a phone does not)."""
@@ -72,14 +74,7 @@ class Stats:
 
 def _arrivals(rng: random.Random, n: int) -> list[float]:
     """Arrival times in seconds after 7:00, morning-heavy (as server.simulate draws them)."""
-    out = []
-    for _ in range(n):
-        if rng.random() < 0.65:
-            minutes = min(max(rng.gauss(8.6 * 60, 65), 6.6 * 60), 11.4 * 60)
-        else:
-            minutes = min(max(rng.gauss(14.5 * 60, 60), 13.1 * 60), 16.9 * 60)
-        out.append(max(0.0, minutes * 60 - 7 * 3600))
-    return sorted(out)
+    return [max(0.0, minutes * 60 - 7 * 3600) for minutes in arrival_minutes(rng, n)]
 
 
 class Day:

@@ -286,7 +286,11 @@ def create_user(db: Database, form: Form, now: datetime) -> dict[str, Any]:
 
 def user_by_name(db: Database, username: str) -> dict[str, Any]:
     with db.connection() as conn:
-        u = account_store.user_by_name(conn, username)
+        return _user(conn, username)
+
+
+def _user(conn: Any, username: str) -> dict[str, Any]:
+    u = account_store.user_by_name(conn, username)
     if u is None:
         raise NotFound(f"Không có tài khoản {username}.", code="unknown_user")
     return u
@@ -304,9 +308,7 @@ def update_user(db: Database, username: str, form: Form, actor_id: int) -> dict[
     _counters_exist(db, counters)
     full_name = text(form, "full_name", "họ tên", required=False, max_len=80)
     with db.write() as conn:
-        u = account_store.user_by_name(conn, username)
-        if u is None:
-            raise NotFound(f"Không có tài khoản {username}.", code="unknown_user")
+        u = _user(conn, username)
         if u["role"] == Role.ADMIN and role != Role.ADMIN and _active_admins(conn) == [username]:
             raise Conflict(
                 "Không thể bỏ quyền quản trị của quản trị viên cuối cùng.", code="last_admin"
@@ -321,9 +323,7 @@ def update_user(db: Database, username: str, form: Form, actor_id: int) -> dict[
 
 def set_user_active(db: Database, username: str, active: bool, actor_id: int) -> dict[str, Any]:
     with db.write() as conn:
-        u = account_store.user_by_name(conn, username)
-        if u is None:
-            raise NotFound(f"Không có tài khoản {username}.", code="unknown_user")
+        u = _user(conn, username)
         if not active:
             if u["id"] == actor_id:
                 raise Conflict("Không thể tự khoá tài khoản của chính mình.", code="own_account")

@@ -73,16 +73,22 @@ def _percentile(values: list[float], p: float) -> float:
     return s[k]
 
 
-def _arrival_times(rng: random.Random, n: int, tz) -> list[datetime]:
-    """Morning-heavy arrivals: ~65% in the morning session, peaking 8:00–9:30."""
+def arrival_minutes(rng: random.Random, n: int) -> list[float]:
+    """Morning-heavy arrivals as minutes after midnight, in order: ~65% in the morning
+    session, peaking 8:00–9:30, the rest around 14:30 (the soak benchmark's day too)."""
     out = []
     for _ in range(n):
         if rng.random() < 0.65:
             minutes = min(max(rng.gauss(8.6 * 60, 65), 6.6 * 60), 11.4 * 60)
         else:
             minutes = min(max(rng.gauss(14.5 * 60, 60), 13.1 * 60), 16.9 * 60)
-        out.append(datetime.combine(SIM_DAY, time(0), tz) + timedelta(minutes=minutes))
+        out.append(minutes)
     return sorted(out)
+
+
+def _arrival_times(rng: random.Random, n: int, tz) -> list[datetime]:
+    midnight = datetime.combine(SIM_DAY, time(0), tz)
+    return [midnight + timedelta(minutes=m) for m in arrival_minutes(rng, n)]
 
 
 def _sim_config(cfg: Config) -> Config:

@@ -513,6 +513,16 @@ def test_hostile_strings_in_reads_never_fail(client, ctx, actors, hall, url):
     assert snapshot(ctx.db) == before
 
 
+def _rate_in_words(client, ctx, ticket_id: int, words: str):
+    """The citizen of a finished ticket rates it from the phone: unsatisfied, in `words`."""
+    with ctx.db.read() as conn:
+        token = conn.execute("SELECT token FROM ticket WHERE id = ?", (ticket_id,)).fetchone()[0]
+    return client.post(
+        "/api/v1/ratings",
+        json={"ticket": token, "level": "unsatisfied", "reason": "other", "text": words},
+    )
+
+
 def test_free_text_is_stored_exactly_as_sent(client, ctx, actors, hall, issue):
     """What is accepted as data (a rating's words, dossier codes at a finish) is kept
     verbatim — quotes, NULs and emoji included — and runs as nothing."""
@@ -528,14 +538,7 @@ def test_free_text_is_stored_exactly_as_sent(client, ctx, actors, hall, issue):
             assert finish.get_json()["error"]["code"] == "invalid_dossier_code"
             finish = client.post(f"/api/v1/tickets/{current['id']}/finish", headers=staff1)
         assert finish.status_code == 200, finish.get_json()
-        with ctx.db.read() as conn:
-            token = conn.execute(
-                "SELECT token FROM ticket WHERE id = ?", (current["id"],)
-            ).fetchone()[0]
-        rated = client.post(
-            "/api/v1/ratings",
-            json={"ticket": token, "level": "unsatisfied", "reason": "other", "text": text},
-        )
+        rated = _rate_in_words(client, ctx, current["id"], text)
         assert rated.status_code == 201, rated.get_json()
         with ctx.db.read() as conn:
             stored = conn.execute(
@@ -874,14 +877,7 @@ def test_citizens_words_stay_text_in_report_exports(client, ctx, actors, hall, i
         ticket = issue("DD")
         called = client.post("/api/v1/counters/1/next", headers=staff1).get_json()["ticket"]
         client.post(f"/api/v1/tickets/{called['id']}/finish", headers=staff1)
-        with ctx.db.read() as conn:
-            token = conn.execute(
-                "SELECT token FROM ticket WHERE id = ?", (called["id"],)
-            ).fetchone()[0]
-        rated = client.post(
-            "/api/v1/ratings",
-            json={"ticket": token, "level": "unsatisfied", "reason": "other", "text": words},
-        )
+        rated = _rate_in_words(client, ctx, called["id"], words)
         assert rated.status_code == 201, (ticket, rated.get_json())
     boss = actors.h(actors.supervisor)
     url = "/api/v1/reports/satisfaction?from=2026-11-25&to=2026-11-25&format="

@@ -18,24 +18,32 @@ def pads(ctx):
     }
 
 
-def _serve(client, actors, clock, issue, counter=1, service="DD", minutes=5):
-    t = issue(service)
+def _call_next(client, actors, counter=1) -> int:
     r = client.post(f"/api/v1/counters/{counter}/next", headers=actors.h(actors.staff[counter]))
     assert r.status_code == 200
-    tid = r.get_json()["ticket"]["id"]
+    return r.get_json()["ticket"]["id"]
+
+
+def _serve(client, actors, clock, issue, counter=1, service="DD", minutes=5):
+    t = issue(service)
+    tid = _call_next(client, actors, counter)
     clock.advance(minutes=minutes)
     r = client.post(f"/api/v1/tickets/{tid}/finish", headers=actors.h(actors.staff[counter]))
     assert r.status_code == 200
     return t
 
 
+def _rate(client, token, level="satisfied", pad=None, **extra):
+    """POST a rating, from a pad's device token (pad) or else as the citizen's phone."""
+    headers = {"Authorization": f"Bearer {pad}"} if pad else None
+    return client.post(
+        "/api/v1/ratings", json={"ticket": token, "level": level, **extra}, headers=headers
+    )
+
+
 def test_pad_rates_the_ticket_just_finished_once(client, actors, clock, issue, pads):
     t = _serve(client, actors, clock, issue)
-    r = client.post(
-        "/api/v1/ratings",
-        json={"ticket": t["token"], "level": "very_satisfied"},
-        headers=actors.h(pads[1]),
-    )
+    r = _rate(client, t["token"], "very_satisfied", pad=pads[1])
     assert r.status_code == 201, r.get_json()
     body = r.get_json()["rating"]
     assert (body["ticket"], body["level"], body["counter"], body["source"]) == (
@@ -44,14 +52,9 @@ def test_pad_rates_the_ticket_just_finished_once(client, actors, clock, issue, p
         1,
         "pad",
     )
-    again = client.post(
-        "/api/v1/ratings",
-        json={"ticket": t["token"], "level": "satisfied"},
-        headers=actors.h(pads[1]),
-    )
+    again = _rate(client, t["token"], pad=pads[1])
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_rated"
-    public = client.post("/api/v1/ratings", json={"ticket": t["token"], "level": "satisfied"})
-    assert public.status_code == 409
+    assert _rate(client, t["token"]).status_code == 409  # nor from the phone
 
 
 def test_unsatisfied_needs_a_reason_from_the_list(client, actors, clock, issue, pads):
@@ -64,15 +67,7 @@ def test_unsatisfied_needs_a_reason_from_the_list(client, actors, clock, issue, 
     ):
         r = client.post("/api/v1/ratings", json={"ticket": t["token"], **body})
         assert r.status_code == 400 and r.get_json()["error"]["code"] == code, body
-    r = client.post(
-        "/api/v1/ratings",
-        json={
-            "ticket": t["token"],
-            "level": "unsatisfied",
-            "reason": "long_wait",
-            "text": "  chờ  quá lâu ",
-        },
-    )
+    r = _rate(client, t["token"], "unsatisfied", reason="long_wait", text="  chờ  quá lâu ")
     assert r.status_code == 201
     rating = r.get_json()["rating"]
     assert (rating["reason"], rating["reason_text"], rating["source"]) == (
@@ -84,38 +79,26 @@ def test_unsatisfied_needs_a_reason_from_the_list(client, actors, clock, issue, 
 
 def test_only_done_tickets_of_the_pads_own_counter(client, actors, clock, issue, pads):
     waiting = issue("HT")  # nobody at counter 1 serves it
-    r = client.post("/api/v1/ratings", json={"ticket": waiting["token"], "level": "satisfied"})
+    r = _rate(client, waiting["token"])
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_finished"
-    r = client.post("/api/v1/ratings", json={"ticket": "x" * 22, "level": "satisfied"})
-    assert r.status_code == 404
+    assert _rate(client, "x" * 22).status_code == 404
     r = client.post("/api/v1/ratings", json={"level": "satisfied"})
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "missing_ticket"
     t = _serve(client, actors, clock, issue, counter=1)
-    r = client.post(
-        "/api/v1/ratings",
-        json={"ticket": t["token"], "level": "satisfied"},
-        headers=actors.h(pads[2]),
-    )
+    r = _rate(client, t["token"], pad=pads[2])
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "not_this_counter"
     clock.advance(minutes=31)
-    r = client.post(
-        "/api/v1/ratings",
-        json={"ticket": t["token"], "level": "satisfied"},
-        headers=actors.h(pads[1]),
-    )
+    r = _rate(client, t["token"], pad=pads[1])
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "rating_expired"
     # … but the citizen may still rate from the phone with the ticket's token
-    r = client.post("/api/v1/ratings", json={"ticket": t["token"], "level": "satisfied"})
-    assert r.status_code == 201
+    assert _rate(client, t["token"]).status_code == 201
 
 
 def test_no_show_cannot_be_rated(client, actors, issue):
     t = issue("DD")
-    tid = client.post("/api/v1/counters/1/next", headers=actors.h(actors.staff[1])).get_json()[
-        "ticket"
-    ]["id"]
+    tid = _call_next(client, actors)
     client.post(f"/api/v1/tickets/{tid}/no-show", headers=actors.h(actors.staff[1]))
-    r = client.post("/api/v1/ratings", json={"ticket": t["token"], "level": "satisfied"})
+    r = _rate(client, t["token"])
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_finished"
 
 
@@ -129,12 +112,10 @@ def test_public_state_and_options_for_the_tracking_widget(client, actors, clock,
         "can_rate": False,
         "expired": False,
     }
-    tid = client.post("/api/v1/counters/1/next", headers=actors.h(actors.staff[1])).get_json()[
-        "ticket"
-    ]["id"]
+    tid = _call_next(client, actors)
     client.post(f"/api/v1/tickets/{tid}/finish", headers=actors.h(actors.staff[1]))
     assert client.get(f"/api/v1/ratings/{t['token']}").get_json()["can_rate"] is True
-    client.post("/api/v1/ratings", json={"ticket": t["token"], "level": "satisfied"})
+    _rate(client, t["token"])
     state = client.get(f"/api/v1/ratings/{t['token']}").get_json()
     assert (state["rated"], state["level"], state["can_rate"]) == (True, "satisfied", False)
     assert client.get("/api/v1/ratings/nope").status_code == 404
@@ -150,10 +131,7 @@ def test_public_ratings_are_rate_limited(client, actors, ctx):
     from server.ratelimit import RateLimiter
 
     ctx.limits["rating"] = RateLimiter(limit=2, per_seconds=60)
-    codes = [
-        client.post("/api/v1/ratings", json={"ticket": "y" * 22, "level": "satisfied"}).status_code
-        for _ in range(3)
-    ]
+    codes = [_rate(client, "y" * 22).status_code for _ in range(3)]
     assert codes == [404, 404, 429]
 
 
@@ -181,11 +159,7 @@ def test_pad_gets_the_rate_prompt_then_rated_over_socketio(
         "Đất đai",
     )
     assert drain(pad2, NS_PAD) == []  # another counter's pad sees nothing
-    r = client.post(
-        "/api/v1/ratings",
-        json={"ticket": prompt["ticket_token"], "level": "unsatisfied", "reason": "attitude"},
-        headers=actors.h(pads[1]),
-    )
+    r = _rate(client, prompt["ticket_token"], "unsatisfied", pad=pads[1], reason="attitude")
     assert r.status_code == 201
     assert drain(pad1, NS_PAD) == [("rated", {"ticket_token": t["token"]})]
 
@@ -216,9 +190,6 @@ def test_a_reconnecting_pad_gets_the_unrated_ticket_again(
 
 
 def test_only_counter_pads_may_connect(socketio, app, client, actors, ctx):
-    kiosk = socketio.test_client(
-        app, namespace=NS_PAD, auth={"token": actors.kiosk}, flask_test_client=client
-    )
-    assert not kiosk.is_connected(NS_PAD)
+    assert not _pad(socketio, app, client, actors.kiosk).is_connected(NS_PAD)
     loose = accounts.add_device(ctx.db, "pad-loose", "counter", ctx.now())
     assert not _pad(socketio, app, client, loose).is_connected(NS_PAD)

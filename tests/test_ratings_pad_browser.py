@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from server.store import ratings as rating_store
+from tests.ratings_fixtures import serve_next, take_ticket
 
 pytestmark = pytest.mark.browser
 
@@ -14,18 +15,8 @@ SHOTS = "/tmp/motcua-shots"
 
 
 def _serve_one(live_server, staff_token: str, kiosk: str) -> dict:
-    url = live_server.url + "/api/v1"
-    t = requests.post(
-        url + "/tickets",
-        json={"service": "DD"},
-        headers={"Authorization": f"Bearer {kiosk}"},
-        timeout=5,
-    ).json()
-    h = {"Authorization": f"Bearer {staff_token}"}
-    called = requests.post(url + "/counters/1/next", headers=h, timeout=5).json()
-    assert called["ticket"]["label"] == t["label"]
-    r = requests.post(url + f"/tickets/{called['ticket']['id']}/finish", headers=h, timeout=5)
-    assert r.status_code == 200
+    t = take_ticket(live_server, kiosk)
+    assert serve_next(live_server, staff_token)["label"] == t["label"]
     return t
 
 

@@ -4,29 +4,22 @@ three faces once the service is done, a reason when unsatisfied, one rating only
 from __future__ import annotations
 
 import pytest
-import requests
 
 from server.store import ratings as rating_store
+from tests.ratings_fixtures import serve_next, take_ticket
 
 pytestmark = pytest.mark.browser
 
 
 def test_widget_on_the_tracking_page(live_server, page):
     kiosk = live_server.device("kiosk-1", "kiosk")
-    staff = {"Authorization": f"Bearer {live_server.user('staff1', 'staff', counters=[1])}"}
-    api = live_server.url + "/api/v1"
-    t = requests.post(
-        api + "/tickets",
-        json={"service": "DD"},
-        headers={"Authorization": f"Bearer {kiosk}"},
-        timeout=5,
-    ).json()
+    staff = live_server.user("staff1", "staff", counters=[1])
+    t = take_ticket(live_server, kiosk)
     page.goto(live_server.url + f"/t/{t['token']}")
     page.wait_for_load_state("networkidle")
     assert page.locator("[data-rating-widget]").is_hidden()  # not served yet
 
-    tid = requests.post(api + "/counters/1/next", headers=staff, timeout=5).json()["ticket"]["id"]
-    requests.post(api + f"/tickets/{tid}/finish", headers=staff, timeout=5)
+    tid = serve_next(live_server, staff)["id"]
     page.reload()
     page.wait_for_selector(".rw-face")
     assert page.locator(".rw-face span").all_inner_texts() == [

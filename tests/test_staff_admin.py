@@ -118,53 +118,26 @@ def test_counters_are_edited_and_a_busy_one_cannot_be_switched_off(
     assert "counter_created" in _actions(ctx)
 
 
+USER = {
+    "username": "canbo9",
+    "full_name": "Phạm Chín",
+    "role": "staff",
+    "counters": "9",
+    "password": "password123",
+    "password2": "password123",
+}
+
+
 def test_staff_accounts_lifecycle(admin, app, ctx):
     c, csrf = admin
-    r = form(
-        c,
-        "/admin/users",
-        csrf,
-        username="Bad Name",
-        role="staff",
-        password="password123",
-        password2="password123",
-    )
+    r = form(c, "/admin/users", csrf, **{**USER, "username": "Bad Name"})
     assert r.status_code == 400 and "Tên đăng nhập chỉ gồm" in text(r)
-    r = form(
-        c,
-        "/admin/users",
-        csrf,
-        username="canbo9",
-        role="staff",
-        counters="9, 99",
-        password="password123",
-        password2="password123",
-    )
+    r = form(c, "/admin/users", csrf, **{**USER, "counters": "9, 99"})
     assert r.status_code == 400 and "Không có quầy số 99" in text(r)
     assert "password123" not in text(r)  # passwords are never echoed back
-    r = form(
-        c,
-        "/admin/users",
-        csrf,
-        username="canbo9",
-        full_name="Phạm Chín",
-        role="staff",
-        counters="9",
-        password="password123",
-        password2="password124",
-    )
+    r = form(c, "/admin/users", csrf, **{**USER, "password2": "password124"})
     assert r.status_code == 400 and "không khớp" in text(r)
-    r = form(
-        c,
-        "/admin/users",
-        csrf,
-        username="canbo9",
-        full_name="Phạm Chín",
-        role="staff",
-        counters="9",
-        password="password123",
-        password2="password123",
-    )
+    r = form(c, "/admin/users", csrf, **USER)
     assert r.status_code == 303
     staff, _ = signed_in(app, "canbo9")
     assert staff.get("/staff/9").status_code == 200 and staff.get("/staff/8").status_code == 403

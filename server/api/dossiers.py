@@ -23,6 +23,7 @@ from ..dossiers import settings as dsettings
 from ..dossiers.apikeys import READ, WRITE
 from ..dossiers.codes import InvalidDossierCode, looks_like_onestop, normalize_code
 from ..dossiers.inputs import clean_text, dossier_fields, event_input, parse_when
+from ..dossiers.state import not_found
 from ..dossiers.stats import watch
 from ..dossiers.status import parse_status
 from ..dossiers.views import public_view, staff_view
@@ -175,11 +176,9 @@ def detail(code: str):
     normal = normalize_code(code)
     with c.db.read() as conn:
         view = staff_view(conn, c.cfg, normal, c.now())
-    if view is None:
-        raise NotFound(t("dossier.error.not_found", "vi", code=normal), code="unknown_dossier")
     scope = _scope()
-    if scope is not None and view["department"] != scope:
-        raise NotFound(t("dossier.error.not_found", "vi", code=normal), code="unknown_dossier")
+    if view is None or (scope is not None and view["department"] != scope):
+        raise not_found(normal)  # another department's dossier is not theirs to see
     return jsonify({"dossier": view})
 
 

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from .openapi import EXTRA_PATHS, EXTRA_SCHEMAS, _obj, _op, _path_str, _resp
+from .openapi import (
+    BOOL,
+    EXTRA_PATHS,
+    EXTRA_SCHEMAS,
+    INT,
+    NSTR,
+    STR,
+    _obj,
+    _op,
+    _path_str,
+    _ref,
+    _resp,
+)
 
-STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
-NSTR = {"type": ["string", "null"]}
 TIME = {"type": ["string", "null"], "description": "ISO 8601, or dd/mm/yyyy hh:mm (center time)"}
 STATUS = {
     "type": "string",
     "description": "a status code (registered, received, in_progress, supplement_requested, "
     "fees_due, not_accepted, withdrawn, stopped, resolved, returned) or its Vietnamese label",
 }
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 SCHEMAS: dict[str, Any] = {
@@ -109,87 +115,83 @@ def _query(*names: str) -> list[dict[str, Any]]:
     return [{"name": n, "in": "query", "schema": STR} for n in names]
 
 
+def _dossier_op(
+    summary: str,
+    ok: dict[str, Any],
+    errors: tuple[int, ...],
+    *,
+    params: list[dict[str, Any]] | None = _CODE,
+    secured: bool = True,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A route of the dossier area: by default staff or a key's, on one dossier's code."""
+    return _op(
+        summary, ok, secured=secured, body=body, params=params, errors=errors, tag="dossiers"
+    )
+
+
 PATHS: dict[str, Any] = {
     "/dossiers/{code}": {
-        "get": _op(
+        "get": _dossier_op(
             "Public lookup by code (personal data masked, rate limited)",
             {"200": _resp("The dossier", _obj({"dossier": _ref("PublicDossier")}))},
+            (400, 404, 429),
             params=_CODE + _query("lang", "phone"),
-            errors=(400, 404, 429),
-            tag="dossiers",
+            secured=False,
         ),
-        "put": _op(
+        "put": _dossier_op(
             "Create or update a dossier (staff, or a department's API key with dossiers:write)",
             {"200": _resp("Updated", _WRITTEN), "201": _resp("Created", _WRITTEN)},
-            secured=True,
+            (400, 401, 403, 409),
             body=_ref("DossierWrite"),
-            params=_CODE,
-            errors=(400, 401, 403, 409),
-            tag="dossiers",
         ),
     },
     "/dossiers/{code}/events": {
-        "post": _op(
+        "post": _dossier_op(
             "Append a status change or a delay (idempotent by event_id)",
             {"201": _resp("Recorded", _WRITTEN), "200": _resp("Already recorded", _WRITTEN)},
-            secured=True,
+            (400, 401, 403, 404, 409),
             body=_ref("DossierEvent"),
-            params=_CODE,
-            errors=(400, 401, 403, 404, 409),
-            tag="dossiers",
         )
     },
     "/dossiers/{code}/detail": {
-        "get": _op(
+        "get": _dossier_op(
             "Full dossier with timeline and SMS delivery status (staff, dossiers:read)",
             {"200": _resp("The dossier", _obj({"dossier": {"type": "object"}}))},
-            secured=True,
-            params=_CODE,
-            errors=(400, 401, 403, 404),
-            tag="dossiers",
+            (400, 401, 403, 404),
         )
     },
     "/dossiers/{code}/correction": {
-        "post": _op(
+        "post": _dossier_op(
             "Supervisor's correction of a status, with a reason (audited)",
             {"200": _resp("Corrected", _WRITTEN)},
-            secured=True,
+            (400, 401, 403, 404, 409),
             body=_obj({"status": STATUS, "reason": STR, "at": TIME}, ["status", "reason"]),
-            params=_CODE,
-            errors=(400, 401, 403, 404, 409),
-            tag="dossiers",
         )
     },
     "/dossiers/watch": {
-        "get": _op(
+        "get": _dossier_op(
             "Dossiers idle for N working days or due within N working days",
             {"200": _resp("Watch list", _obj({"items": {"type": "array"}}))},
-            secured=True,
+            (400, 401, 403),
             params=_query("department", "stale_days", "due_days"),
-            errors=(400, 401, 403),
-            tag="dossiers",
         )
     },
     "/dossiers/export": {
-        "get": {
-            **_op(
-                "Export dossiers in the import format (CSV or XLSX)",
-                {"200": {"description": "CSV (UTF-8 with BOM) or XLSX"}},
-                secured=True,
-                params=_query("format", "from", "to", "department"),
-                errors=(400, 401, 403),
-                tag="dossiers",
-            )
-        }
+        "get": _dossier_op(
+            "Export dossiers in the import format (CSV or XLSX)",
+            {"200": {"description": "CSV (UTF-8 with BOM) or XLSX"}},
+            (400, 401, 403),
+            params=_query("format", "from", "to", "department"),
+        )
     },
     "/dossiers/imports": {
         "post": {
-            **_op(
+            **_dossier_op(
                 "Upload a CSV/XLSX file to import (runs in the background)",
                 {"202": _resp("The started job", _obj({"job": _ref("ImportJob")}))},
-                secured=True,
-                errors=(400, 401, 403),
-                tag="dossiers",
+                (400, 401, 403),
+                params=None,
             ),
             "requestBody": {
                 "required": True,
@@ -210,30 +212,19 @@ PATHS: dict[str, Any] = {
         }
     },
     "/dossiers/imports/{job_id}": {
-        "get": _op(
+        "get": _dossier_op(
             "Progress and report of an import",
             {"200": _resp("The job", _obj({"job": _ref("ImportJob")}))},
-            secured=True,
+            (401, 403, 404),
             params=[_path_str("job_id")],
-            errors=(401, 403, 404),
-            tag="dossiers",
         )
     },
     "/notifications/{notification_id}/retry": {
-        "post": _op(
+        "post": _dossier_op(
             "Send a failed SMS again (supervisor)",
             {"200": _resp("Queued again", {"type": "object"})},
-            secured=True,
-            params=[
-                {
-                    "name": "notification_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer"},
-                }
-            ],
-            errors=(401, 403, 404, 409),
-            tag="dossiers",
+            (401, 403, 404, 409),
+            params=[{"name": "notification_id", "in": "path", "required": True, "schema": INT}],
         )
     },
 }

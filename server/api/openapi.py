@@ -3,6 +3,7 @@ checks that every route of the blueprint appears here)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import jsonify
@@ -66,6 +67,11 @@ def _path_int(name: str) -> dict[str, Any]:
 
 def _path_str(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query_enum(name: str, values: Iterable[str]) -> dict[str, Any]:
+    """A query parameter that takes one of `values` (a language, a file format …)."""
+    return {"name": name, "in": "query", "schema": {"enum": list(values)}}
 
 
 def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:

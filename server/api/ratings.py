@@ -14,7 +14,16 @@ from ..i18n import LANGS
 from ..protocol import DeviceKind
 from . import api
 from .common import current_identity, json_body, rate_limit
-from .openapi import EXTRA_PATHS, EXTRA_SCHEMAS, _obj, _op, _path_str, _ref, _resp
+from .openapi import (
+    EXTRA_PATHS,
+    EXTRA_SCHEMAS,
+    _obj,
+    _op,
+    _path_str,
+    _query_enum,
+    _ref,
+    _resp,
+)
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -131,7 +140,7 @@ EXTRA_PATHS["/ratings/options"] = {
                 ),
             )
         },
-        params=[{"name": "lang", "in": "query", "schema": {"enum": list(LANGS)}}],
+        params=[_query_enum("lang", LANGS)],
         tag="ratings",
     )
 }

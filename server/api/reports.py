@@ -14,7 +14,7 @@ from ..i18n import LANGS
 from ..reports.tables import to_csv, to_xlsx
 from . import api
 from .common import SUPERVISOR_ROLES, requires
-from .openapi import EXTRA_PATHS, _errors, _obj, _resp
+from .openapi import EXTRA_PATHS, _errors, _obj, _op, _query_enum, _resp
 
 KINDS = {
     "queue": reports.queue_report,
@@ -98,8 +98,8 @@ _RANGE = [
         "description": "last business day, inclusive (default: `from`); at most 366 days",
         "schema": {"type": "string", "format": "date"},
     },
-    {"name": "format", "in": "query", "schema": {"enum": list(FORMATS)}},
-    {"name": "lang", "in": "query", "schema": {"enum": list(LANGS)}},
+    _query_enum("format", FORMATS),
+    _query_enum("lang", LANGS),
 ]
 EXTRA_PATHS["/reports/{kind}"] = {
     "get": {
@@ -132,12 +132,9 @@ EXTRA_PATHS["/reports/{kind}"] = {
     }
 }
 EXTRA_PATHS["/reports/live"] = {
-    "get": {
-        "summary": "Today so far, for the live dashboard (supervisor)",
-        "tags": ["reports"],
-        "security": [{"bearer": []}],
-        "parameters": [{"name": "lang", "in": "query", "schema": {"enum": list(LANGS)}}],
-        "responses": {
+    "get": _op(
+        "Today so far, for the live dashboard (supervisor)",
+        {
             "200": _resp(
                 "Today's figures",
                 _obj(
@@ -149,8 +146,11 @@ EXTRA_PATHS["/reports/live"] = {
                         "satisfaction": {"type": "object"},
                     }
                 ),
-            ),
-            **_errors(400, 401, 403),
+            )
         },
-    }
+        secured=True,
+        params=[_query_enum("lang", LANGS)],
+        errors=(400, 401, 403),
+        tag="reports",
+    )
 }

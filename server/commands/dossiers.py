@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,6 +25,14 @@ from ..clock import Clock
 
 def _say(message: str) -> None:
     click.echo(message, err=True)
+
+
+#: The CSV/XLSX file an import command reads.
+_input_file = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+def _day_option(flag: str, dest: str, help: str) -> Callable[[Any], Any]:
+    return click.option(flag, dest, type=click.DateTime(["%Y-%m-%d"]), default=None, help=help)
 
 
 def register(main: click.Group) -> None:
@@ -89,7 +99,7 @@ def apikey_revoke(key_id, cfg, config_path, data_dir) -> None:
     help="Import dossiers from a CSV (UTF-8, UTF-8 with BOM or Windows-1258) or XLSX file. "
     "Exit status 1 when any row was rejected.",
 )
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_input_file
 @click.option("--dry-run", is_flag=True, help="Check everything, save nothing.")
 @click.option(
     "--policy",
@@ -156,20 +166,8 @@ def import_dossiers(file, dry_run, policy, department, no_sms, cfg, config_path,
     default=None,
     help="File to write (default: stdout for CSV).",
 )
-@click.option(
-    "--from",
-    "date_from",
-    type=click.DateTime(["%Y-%m-%d"]),
-    default=None,
-    help="Received on or after this date.",
-)
-@click.option(
-    "--to",
-    "date_to",
-    type=click.DateTime(["%Y-%m-%d"]),
-    default=None,
-    help="Received on or before this date.",
-)
+@_day_option("--from", "date_from", "Received on or after this date.")
+@_day_option("--to", "date_to", "Received on or before this date.")
 @click.option("--department", default=None)
 @db_options
 def export_dossiers(fmt, output, date_from, date_to, department, cfg, config_path, data_dir):
@@ -199,7 +197,7 @@ def export_dossiers(fmt, output, date_from, date_to, department, cfg, config_pat
     help="Upsert departments and procedures from CSV/XLSX: department, department_name, "
     "procedure, procedure_name, limit_days, limit_hours, place, contact.",
 )
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_input_file
 @db_options
 @domain_errors
 def import_procedures(file, cfg, config_path, data_dir) -> None:

@@ -17,15 +17,15 @@ from server.dossiers.state import (
     checked_at,
     derive,
     event_key,
-    not_found,
+    existing,
     record,
+    save,
 )
 from server.dossiers.status import DossierStatus
 from server.errors import BadRequest, Conflict
 from server.i18n import t
 from server.store import Database
 from server.store import accounts as account_store
-from server.store import dossiers as store
 
 S = DossierStatus
 AUDIT_ACTION = "dossier_corrected"
@@ -56,9 +56,7 @@ def correct_status(
     when_at = checked_at(at, now)
     with db.write() as conn:
         tx = Tx(conn, cfg, now, actor, "correction", notify=False)
-        d = store.dossier_by_code(conn, code)
-        if d is None:
-            raise not_found(code)
+        d = existing(conn, code)
         if (
             d["received_at"]
             and when_at < d["received_at"]
@@ -70,9 +68,7 @@ def correct_status(
         upd = derive(cfg, d, status, when_at)
         if status not in ENDED:
             upd["reason"] = None
-        upd["updated_at"] = iso(now)
-        store.update_dossier(conn, d["id"], upd)
-        merged = {**d, **upd, "_from": d["status"]}
+        merged = save(tx, d, upd)
         key = event_key("correction", status, when_at, reason, iso(now))
         event = record(
             tx,
@@ -81,6 +77,7 @@ def correct_status(
             status=status,
             at=when_at,
             key=key,
+            from_status=d["status"],
             reason=reason,
             note=t(
                 "dossier.note.correction",
@@ -89,7 +86,6 @@ def correct_status(
                 new=status.label("vi"),
             ),
         )
-        merged.pop("_from")
         account_store.add_audit(
             conn,
             iso(now),

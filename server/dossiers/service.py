@@ -35,8 +35,9 @@ from server.dossiers.state import (
     checked_at,
     derive,
     event_key,
-    not_found,
+    existing,
     record,
+    save,
     step,
     when,
 )
@@ -99,6 +100,13 @@ def _key(ev: EventInput, at: str) -> str:
         # The same new date for the same reason is the same delay, whenever it is resent.
         return event_key("delay", iso(ev.new_due_at) if ev.new_due_at else "", ev.reason)
     return event_key(ev.status, at, ev.note)
+
+
+def _seen(tx: Tx, d: dict[str, Any], ev: EventInput) -> tuple[str, str, bool]:
+    """The event's time and key, and whether the dossier already has it (a resend)."""
+    at = checked_at(ev.at, tx.now)
+    key = _key(ev, at)
+    return at, key, store.event_by_key(tx.conn, d["id"], key) is not None
 
 
 # --- procedure, department, limits --------------------------------------------------
@@ -227,7 +235,7 @@ def _create(tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: s
     path = [] if target == start else transition_path(start, target)
     first = record(
         tx,
-        {**d, "_from": None},
+        d,
         kind="status",
         status=start,
         at=first_at,
@@ -291,9 +299,7 @@ def _update_fields(
         return d
     merged = {**d, **upd}
     upd.update(derive(tx.cfg, merged, S(d["status"]), d["status_at"]))
-    upd["updated_at"] = iso(tx.now)
-    store.update_dossier(tx.conn, d["id"], upd)
-    return {**d, **upd}
+    return save(tx, d, upd)
 
 
 def apply_put(
@@ -311,9 +317,8 @@ def apply_put(
     if ev.kind == "delay":
         return _delay(tx, out, ev)
     assert ev.status is not None
-    at = checked_at(ev.at, tx.now)
-    key = _key(ev, at)
-    if store.event_by_key(tx.conn, d["id"], key) is not None or ev.status == S(d["status"]):
+    at, key, seen = _seen(tx, d, ev)
+    if seen or ev.status == S(d["status"]):
         out.duplicate = not out.events
         return out
     _require_details(ev.status, ev)
@@ -342,9 +347,8 @@ def _delay(tx: Tx, out: Outcome, ev: EventInput) -> Outcome:
             code="delay_needs_new_due",
             field="new_due_at",
         )
-    at = checked_at(ev.at, tx.now)
-    key = _key(ev, at)
-    if store.event_by_key(tx.conn, d["id"], key) is not None:
+    at, key, seen = _seen(tx, d, ev)
+    if seen:
         out.duplicate = True
         return out
     status = S(d["status"])
@@ -357,9 +361,7 @@ def _delay(tx: Tx, out: Outcome, ev: EventInput) -> Outcome:
     current = d.get("promised_at") or d.get("due_at")
     if new_due <= at or (current is not None and new_due <= current):
         raise Conflict(t("dossier.error.delay_date", "vi"), code="delay_date")
-    upd = {"promised_at": new_due, "updated_at": iso(tx.now)}
-    store.update_dossier(tx.conn, d["id"], upd)
-    d = {**d, **upd, "_from": d["status"]}
+    d = save(tx, d, {"promised_at": new_due})
     event = record(
         tx,
         d,
@@ -367,43 +369,38 @@ def _delay(tx: Tx, out: Outcome, ev: EventInput) -> Outcome:
         status=status,
         at=at,
         key=key,
+        from_status=d["status"],
         note=ev.note,
         reason=ev.reason,
         new_due_at=new_due,
         notice=NoticeKind.LATE,
         notice_extra={"reason": ev.reason, "new_due": ev.new_due_at},
     )
-    d.pop("_from")
     out.dossier = d
     out.events.append(event)
     return out
 
 
 def apply_event(tx: Tx, code: str, ev: EventInput, scope: str | None) -> Outcome:
-    code = normalize_code(code)
-    d = store.dossier_by_code(tx.conn, code)
-    if d is None:
-        raise not_found(code)
+    d = existing(tx.conn, normalize_code(code))
     _check_scope(d, scope)
     out = Outcome(d)
     if ev.kind == "delay":
         return _delay(tx, out, ev)
     assert ev.status is not None
-    at = checked_at(ev.at, tx.now)
-    key = _key(ev, at)
-    if store.event_by_key(tx.conn, d["id"], key) is not None:
+    at, key, seen = _seen(tx, d, ev)
+    if seen:
         out.duplicate = True
         return out
     current = S(d["status"])
     if ev.status == current and not is_final(current):
         # The same status again is news, not a move: keep it on the timeline only.
         _check_order(d, at)
-        d = {**d, "_from": d["status"]}
         if current == S.SUPPLEMENT_REQUESTED and ev.missing:
             store.update_dossier(
                 tx.conn, d["id"], {"missing": ev.missing, "updated_at": iso(tx.now)}
             )
-            d["missing"] = ev.missing
+            d = {**d, "missing": ev.missing}
         out.events.append(
             record(
                 tx,
@@ -412,12 +409,12 @@ def apply_event(tx: Tx, code: str, ev: EventInput, scope: str | None) -> Outcome
                 status=current,
                 at=at,
                 key=key,
+                from_status=d["status"],
                 note=ev.note,
                 missing=ev.missing,
                 reason=ev.reason,
             )
         )
-        d.pop("_from")
         out.dossier = d
         return out
     check_transition(current, ev.status)

@@ -181,6 +181,7 @@ def record(
     status: DossierStatus,
     at: str,
     key: str,
+    from_status: str | None = None,
     note: str | None = None,
     missing: str | None = None,
     reason: str | None = None,
@@ -188,11 +189,12 @@ def record(
     notice: NoticeKind | None = None,
     notice_extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Insert one event row (and its SMS); returns the event."""
+    """Insert one event row (and its SMS) for ``d`` as it is after the event, which
+    moved it from ``from_status`` (None: the dossier's first event); returns the event."""
     event = {
         "dossier_id": d["id"],
         "kind": kind,
-        "from_status": d.get("_from"),
+        "from_status": from_status,
         "status": str(status),
         "at": at,
         "note": note,
@@ -243,9 +245,7 @@ def step(
         upd["missing"] = missing
     if new in ENDED and reason:
         upd["reason"] = reason
-    upd["updated_at"] = iso(tx.now)
-    store.update_dossier(tx.conn, d["id"], upd)
-    merged = {**d, **upd, "_from": d["status"]}
+    merged = save(tx, d, upd)
     event = record(
         tx,
         merged,
@@ -253,13 +253,21 @@ def step(
         status=new,
         at=at,
         key=key,
+        from_status=d["status"],
         note=note,
         missing=missing,
         reason=reason,
         notice=NOTICE_FOR.get(new) if notify else None,
     )
-    merged.pop("_from", None)
     return merged, event
+
+
+def save(tx: Tx, d: dict[str, Any], upd: dict[str, Any]) -> dict[str, Any]:
+    """Write ``upd`` (stamped with the transaction's time) to the dossier's row; returns
+    the dossier as it now is."""
+    upd["updated_at"] = iso(tx.now)
+    store.update_dossier(tx.conn, d["id"], upd)
+    return {**d, **upd}
 
 
 @dataclass
@@ -279,6 +287,14 @@ FUTURE_SLACK = timedelta(minutes=10)
 
 def not_found(code: str) -> NotFound:
     return NotFound(t("dossier.error.not_found", "vi", code=code), code="unknown_dossier")
+
+
+def existing(conn: sqlite3.Connection, code: str) -> dict[str, Any]:
+    """The dossier with this (normalized) code; a 404 when there is none."""
+    d = store.dossier_by_code(conn, code)
+    if d is None:
+        raise not_found(code)
+    return d
 
 
 def checked_at(ev_at: datetime | None, now: datetime, field_name: str = "at") -> str:

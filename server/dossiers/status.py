@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
+from collections.abc import Iterable
 from enum import StrEnum
 from functools import cache
 from typing import Protocol, TypeVar
@@ -255,27 +256,26 @@ def _channel_index() -> dict[str, DossierChannel]:
     return _index(_CHANNEL_ALIASES)
 
 
+def _parse(
+    text: str, index: dict[str, _E], members: Iterable[_E], error: type[BadRequest], what: str
+) -> _E:
+    found = index.get(_key(str(text)))
+    if found is None:
+        raise error(
+            t(f"dossier.error.unknown_{what}", "vi", text=text), known=[m.value for m in members]
+        )
+    return found
+
+
 def parse_status(text: str | DossierStatus) -> DossierStatus:
     """The status named by a code, a Vietnamese label (diacritics optional) or English."""
     if isinstance(text, DossierStatus):
         return text
-    found = _status_index().get(_key(str(text)))
-    if found is None:
-        raise UnknownDossierStatus(
-            t("dossier.error.unknown_status", "vi", text=text),
-            known=[s.value for s in DossierStatus],
-        )
-    return found
+    return _parse(text, _status_index(), DossierStatus, UnknownDossierStatus, "status")
 
 
 def parse_channel(text: str | DossierChannel) -> DossierChannel:
     """The channel named by a code, a Vietnamese label (diacritics optional) or English."""
     if isinstance(text, DossierChannel):
         return text
-    found = _channel_index().get(_key(str(text)))
-    if found is None:
-        raise UnknownDossierChannel(
-            t("dossier.error.unknown_channel", "vi", text=text),
-            known=[c.value for c in DossierChannel],
-        )
-    return found
+    return _parse(text, _channel_index(), DossierChannel, UnknownDossierChannel, "channel")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, request
+from flask import current_app, request
 
 from .. import administration, settings
 from ..accounts import Identity
@@ -20,7 +20,7 @@ from ..hours import hours_to_json
 from ..store import accounts as account_store
 from ..store import catalog
 from ..store import staff as staff_store
-from .staffkit import ADMIN_ROLES, audit, blueprint, page, render
+from .staffkit import ADMIN_ROLES, audit, blueprint, flash_redirect, page, render
 
 bp = blueprint("admin")
 
@@ -34,6 +34,36 @@ def admin_render(template: str, status: int = 200, **params: Any):
         day_labels=administration.DAY_LABELS,
         **params,
     )
+
+
+def form_page(
+    template: str,
+    section: str,
+    form: dict[str, Any],
+    *,
+    new: bool,
+    status: int = 200,
+    message: str | None = None,
+    **extra: Any,
+):
+    """A create/edit form; after a refused save, again with what was typed and the
+    message naming the bad field."""
+    return admin_render(
+        template, status, form=form, new=new, message=message, section=section, **extra
+    )
+
+
+def missing_page(message: str):
+    return admin_render("staff_error.html", 404, message=message)
+
+
+def posted_form(key: str, value: object | None) -> tuple[dict[str, Any], bool]:
+    """The posted form and whether it creates a new row; on an edit the row's key comes
+    from the address, not from the (read-only) field."""
+    form = request.form.to_dict()
+    if value is not None:
+        form[key] = str(value)
+    return form, value is None
 
 
 @bp.get("/admin")
@@ -107,9 +137,7 @@ def service_new(who: Identity):
         "active": True,
         "hours": None,
     }
-    return admin_render(
-        "admin_service_form.html", form=_service_form(blank), new=True, section="services"
-    )
+    return _service_form_page(_service_form(blank), new=True)
 
 
 @bp.get("/admin/services/<code>")
@@ -118,10 +146,12 @@ def service_edit(who: Identity, code: str):
     with ctx().db.read() as conn:
         s = catalog.service(conn, code)
     if s is None:
-        return admin_render("staff_error.html", 404, message=f"Không có lĩnh vực {code}.")
-    return admin_render(
-        "admin_service_form.html", form=_service_form(s), new=False, section="services"
-    )
+        return missing_page(f"Không có lĩnh vực {code}.")
+    return _service_form_page(_service_form(s), new=False)
+
+
+def _service_form_page(form: dict[str, Any], *, new: bool, **kw: Any):
+    return form_page("admin_service_form.html", "services", form, new=new, **kw)
 
 
 @bp.post("/admin/services")
@@ -129,21 +159,11 @@ def service_edit(who: Identity, code: str):
 @page(*ADMIN_ROLES)
 def service_save(who: Identity, code: str | None = None):
     c = ctx()
-    form = request.form.to_dict()
-    new = code is None
-    if not new:
-        form["code"] = code or ""
+    form, new = posted_form("code", code)
     try:
         saved = administration.save_service(c.db, form, new=new)
     except MotcuaError as exc:
-        return admin_render(
-            "admin_service_form.html",
-            exc.status,
-            form=form,
-            new=new,
-            message=exc.message,
-            section="services",
-        )
+        return _service_form_page(form, new=new, status=exc.status, message=exc.message)
     audit(
         who,
         "service_created" if new else "service_updated",
@@ -163,8 +183,9 @@ def service_save(who: Identity, code: str | None = None):
         },
     )
     c.realtime.queue_changed(saved["code"])
-    flash(f"Đã lưu lĩnh vực {saved['code']} — {saved['name_vi']}.")
-    return redirect("/admin/services", code=303)
+    return flash_redirect(
+        f"Đã lưu lĩnh vực {saved['code']} — {saved['name_vi']}.", "/admin/services"
+    )
 
 
 # --- counters -------------------------------------------------------------------------------------
@@ -206,18 +227,10 @@ def counter_new(who: Identity):
     )
 
 
-def _counter_form_page(form: dict[str, Any], *, new: bool, status: int = 200, message=None):
+def _counter_form_page(form: dict[str, Any], *, new: bool, **kw: Any):
     with ctx().db.read() as conn:
         svc = catalog.services(conn)
-    return admin_render(
-        "admin_counter_form.html",
-        status,
-        form=form,
-        new=new,
-        message=message,
-        all_services=svc,
-        section="counters",
-    )
+    return form_page("admin_counter_form.html", "counters", form, new=new, all_services=svc, **kw)
 
 
 @bp.get("/admin/counters/<int:number>")
@@ -226,7 +239,7 @@ def counter_edit(who: Identity, number: int):
     with ctx().db.read() as conn:
         row = staff_store.any_counter(conn, number)
     if row is None:
-        return admin_render("staff_error.html", 404, message=f"Không có quầy số {number}.")
+        return missing_page(f"Không có quầy số {number}.")
     return _counter_form_page(_counter_form(row), new=False)
 
 
@@ -235,10 +248,7 @@ def counter_edit(who: Identity, number: int):
 @page(*ADMIN_ROLES)
 def counter_save(who: Identity, number: int | None = None):
     c = ctx()
-    form = request.form.to_dict()
-    new = number is None
-    if not new:
-        form["number"] = str(number)
+    form, new = posted_form("number", number)
     try:
         saved = administration.save_counter(c.db, form, new=new)
     except MotcuaError as exc:
@@ -251,8 +261,7 @@ def counter_save(who: Identity, number: int | None = None):
     )
     c.realtime.publish_counter(saved["number"])
     c.realtime.queue_changed(*saved["services"])
-    flash(f"Đã lưu {saved['name']}.")
-    return redirect("/admin/counters", code=303)
+    return flash_redirect(f"Đã lưu {saved['name']}.", "/admin/counters")
 
 
 # --- priority classes, days off, SMS templates ------------------------------------------------------
@@ -292,8 +301,7 @@ def priorities_save(who: Identity):
         "settings:priority_classes",
         {"codes": [p["code"] for p in saved]},
     )
-    flash(f"Đã lưu {len(saved)} đối tượng ưu tiên.")
-    return redirect("/admin/priorities", code=303)
+    return flash_redirect(f"Đã lưu {len(saved)} đối tượng ưu tiên.", "/admin/priorities")
 
 
 def _dates(days) -> str:
@@ -326,8 +334,9 @@ def days_save(who: Identity):
     with c.db.read() as conn:
         codes = [s["code"] for s in catalog.services(conn, active_only=True)]
     c.realtime.queue_changed(*codes)
-    flash(f"Đã lưu {len(holidays)} ngày nghỉ thêm và {len(workdays)} ngày làm bù.")
-    return redirect("/admin/days", code=303)
+    return flash_redirect(
+        f"Đã lưu {len(holidays)} ngày nghỉ thêm và {len(workdays)} ngày làm bù.", "/admin/days"
+    )
 
 
 def _template_rows(texts: dict[str, str]) -> list[dict[str, str]]:
@@ -375,5 +384,4 @@ def templates_save(who: Identity):
         )
     settings.apply(current_app)
     audit(who, "templates_saved", "settings:sms_templates", {"custom": sorted(saved)})
-    flash("Đã lưu mẫu tin nhắn.")
-    return redirect("/admin/templates", code=303)
+    return flash_redirect("Đã lưu mẫu tin nhắn.", "/admin/templates")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, make_response, redirect, request
+from flask import make_response, request
 
 from .. import administration, logins
 from ..accounts import Identity
@@ -18,8 +18,8 @@ from ..app import ctx
 from ..errors import MotcuaError
 from ..store import accounts as account_store
 from ..store import catalog
-from .admin import admin_render
-from .staffkit import ADMIN_ROLES, audit, blueprint, no_store, page
+from .admin import admin_render, form_page, posted_form
+from .staffkit import ADMIN_ROLES, audit, blueprint, cut_off, flash_redirect, no_store, page
 
 bp = blueprint("admin_people")
 
@@ -39,21 +39,21 @@ def users(who: Identity):
     return _users_page()
 
 
-def _user_form_page(
-    form: dict[str, Any], *, new: bool, status: int = 200, message=None, user: dict | None = None
-):
+def _user_form_page(form: dict[str, Any], *, new: bool, user: dict | None = None, **kw: Any):
     with ctx().db.read() as conn:
         counters = catalog.counters(conn)
-    return admin_render(
-        "admin_user_form.html",
-        status,
-        form=form,
-        new=new,
-        message=message,
-        account=user,
-        counters=counters,
-        section="users",
+    return form_page(
+        "admin_user_form.html", "users", form, new=new, account=user, counters=counters, **kw
     )
+
+
+def _user_form(u: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "username": u["username"],
+        "full_name": u["full_name"],
+        "role": u["role"],
+        "counters": ", ".join(map(str, u["counters"])),
+    }
 
 
 @bp.get("/admin/users/new")
@@ -78,29 +78,21 @@ def user_create(who: Identity):
     audit(
         who, "user_created", f"user:{u['username']}", {"role": u["role"], "counters": u["counters"]}
     )
-    flash(f"Đã tạo tài khoản {u['username']}.")
-    return redirect("/admin/users", code=303)
+    return flash_redirect(f"Đã tạo tài khoản {u['username']}.", "/admin/users")
 
 
 @bp.get("/admin/users/<username>")
 @page(*ADMIN_ROLES)
 def user_edit(who: Identity, username: str):
     u = administration.user_by_name(ctx().db, username)
-    form = {
-        "username": u["username"],
-        "full_name": u["full_name"],
-        "role": u["role"],
-        "counters": ", ".join(map(str, u["counters"])),
-    }
-    return _user_form_page(form, new=False, user=u)
+    return _user_form_page(_user_form(u), new=False, user=u)
 
 
 @bp.post("/admin/users/<username>")
 @page(*ADMIN_ROLES)
 def user_update(who: Identity, username: str):
     c = ctx()
-    form = request.form.to_dict()
-    form["username"] = username
+    form, _ = posted_form("username", username)
     try:
         u = administration.update_user(c.db, username, form, who.id)
     except MotcuaError as exc:
@@ -119,8 +111,7 @@ def user_update(who: Identity, username: str):
         f"user:{username}",
         {"role": u["role"], "counters": u["counters"], "full_name": u["full_name"]},
     )
-    flash(f"Đã lưu tài khoản {username}.")
-    return redirect("/admin/users", code=303)
+    return flash_redirect(f"Đã lưu tài khoản {username}.", "/admin/users")
 
 
 @bp.post("/admin/users/<username>/password")
@@ -134,17 +125,14 @@ def user_password(who: Identity, username: str):
             raise administration.bad("password2", "Mật khẩu nhập lại không khớp.")
         logins.set_password_by_id(c.db, u["id"], password)
     except MotcuaError as exc:
-        form = {
-            "username": u["username"],
-            "full_name": u["full_name"],
-            "role": u["role"],
-            "counters": ", ".join(map(str, u["counters"])),
-        }
-        return _user_form_page(form, new=False, status=exc.status, message=exc.message, user=u)
-    dropped = c.realtime.disconnect_identity("user", u["id"])
-    audit(who, "user_password_reset", f"user:{username}", {"sockets_closed": dropped})
-    flash(f"Đã đặt lại mật khẩu của {username}; các phiên đăng nhập cũ đã kết thúc.")
-    return redirect(f"/admin/users/{username}", code=303)
+        return _user_form_page(
+            _user_form(u), new=False, status=exc.status, message=exc.message, user=u
+        )
+    cut_off(who, "user", u["id"], "user_password_reset", f"user:{username}")
+    return flash_redirect(
+        f"Đã đặt lại mật khẩu của {username}; các phiên đăng nhập cũ đã kết thúc.",
+        f"/admin/users/{username}",
+    )
 
 
 @bp.post("/admin/users/<username>/active")
@@ -156,15 +144,13 @@ def user_active(who: Identity, username: str):
         u = administration.set_user_active(c.db, username, active, who.id)
     except MotcuaError as exc:
         return _users_page(exc.status, message=exc.message)
-    dropped = 0 if active else c.realtime.disconnect_identity("user", u["id"])
-    audit(
-        who,
-        "user_activated" if active else "user_deactivated",
-        f"user:{username}",
-        {"sockets_closed": dropped} if not active else None,
+    if active:
+        audit(who, "user_activated", f"user:{username}")
+    else:
+        cut_off(who, "user", u["id"], "user_deactivated", f"user:{username}")
+    return flash_redirect(
+        f"Đã {'mở khoá' if active else 'khoá'} tài khoản {username}.", "/admin/users"
     )
-    flash(f"Đã {'mở khoá' if active else 'khoá'} tài khoản {username}.")
-    return redirect("/admin/users", code=303)
 
 
 # --- devices --------------------------------------------------------------------------------------
@@ -210,12 +196,13 @@ def device_create(who: Identity):
         f"device:{d['name']}",
         {"kind": d["kind"], "zone": d["zone"], "counter": d["counter"]},
     )
-    return _devices_page(
-        201,
-        new_device=d,
-        new_token=secret,
-        pairing=administration.pairing_link(c.cfg.public_url, d["kind"], secret),
-    )
+    return _token_page(d, secret)
+
+
+def _token_page(d: dict[str, Any], secret: str, **extra: Any):
+    """The devices page showing a new token (once) and the link that pairs it."""
+    link = administration.pairing_link(ctx().cfg.public_url, d["kind"], secret)
+    return _devices_page(201, new_device=d, new_token=secret, pairing=link, **extra)
 
 
 @bp.post("/admin/devices/<name>/revoke")
@@ -225,10 +212,10 @@ def device_revoke(who: Identity, name: str):
     from .. import accounts
 
     d = accounts.revoke_device(c.db, name, c.now())
-    dropped = c.realtime.disconnect_identity("device", d["id"])
-    audit(who, "device_revoked", f"device:{name}", {"sockets_closed": dropped})
-    flash(f"Đã thu hồi thiết bị {name}; thiết bị không còn truy cập được.")
-    return redirect("/admin/devices", code=303)
+    cut_off(who, "device", d["id"], "device_revoked", f"device:{name}")
+    return flash_redirect(
+        f"Đã thu hồi thiết bị {name}; thiết bị không còn truy cập được.", "/admin/devices"
+    )
 
 
 @bp.post("/admin/devices/<name>/rotate")
@@ -236,12 +223,5 @@ def device_revoke(who: Identity, name: str):
 def device_rotate(who: Identity, name: str):
     c = ctx()
     d, secret = administration.rotate_device(c.db, name, c.now())
-    dropped = c.realtime.disconnect_identity("device", d["id"])
-    audit(who, "device_rotated", f"device:{name}", {"sockets_closed": dropped})
-    return _devices_page(
-        201,
-        new_device=d,
-        new_token=secret,
-        rotated=True,
-        pairing=administration.pairing_link(c.cfg.public_url, d["kind"], secret),
-    )
+    cut_off(who, "device", d["id"], "device_rotated", f"device:{name}")
+    return _token_page(d, secret, rotated=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import flash, make_response, redirect, request, session
+from flask import make_response, redirect, request, session
 
 from .. import logins
 from ..accounts import Identity
@@ -23,6 +23,8 @@ from .staffkit import (
     blueprint,
     check_form_csrf,
     client_ip,
+    cut_off,
+    flash_redirect,
     home_for,
     no_store,
     page,
@@ -107,8 +109,7 @@ def logout():
     if who is not None:
         audit(who, "logout", who.name)
     session.clear()
-    flash("Đã đăng xuất.")
-    return redirect("/login", code=303)
+    return flash_redirect("Đã đăng xuất.", "/login")
 
 
 # --- password -----------------------------------------------------------------------------
@@ -138,10 +139,11 @@ def change_password(who: Identity):
     except MotcuaError as exc:
         return render("staff_password.html", exc.status, message=exc.message)
     session["pw"] = logins.session_fingerprint(u)
-    dropped = c.realtime.disconnect_identity("user", who.id)
-    audit(who, "password_changed", who.name, {"sockets_closed": dropped})
-    flash("Đã đổi mật khẩu. Mọi phiên đăng nhập khác của tài khoản này đã bị đăng xuất.")
-    return redirect(home_for(who), code=303)
+    cut_off(who, "user", who.id, "password_changed", who.name)
+    return flash_redirect(
+        "Đã đổi mật khẩu. Mọi phiên đăng nhập khác của tài khoản này đã bị đăng xuất.",
+        home_for(who),
+    )
 
 
 # --- personal API tokens --------------------------------------------------------------------
@@ -184,7 +186,7 @@ def revoke_token(who: Identity, token_id: int):
         logins.revoke_token(c.db, who.id, token_id, c.now())
     except MotcuaError as exc:
         return _tokens_page(who, exc.status, message=exc.message)
-    dropped = c.realtime.disconnect_identity("user", who.id)
-    audit(who, "token_revoked", f"token:{token_id}", {"sockets_closed": dropped})
-    flash("Đã thu hồi mã truy cập; mọi kết nối dùng mã này đã bị ngắt.")
-    return redirect("/account/tokens", code=303)
+    cut_off(who, "user", who.id, "token_revoked", f"token:{token_id}")
+    return flash_redirect(
+        "Đã thu hồi mã truy cập; mọi kết nối dùng mã này đã bị ngắt.", "/account/tokens"
+    )

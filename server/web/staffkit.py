@@ -15,6 +15,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -22,6 +23,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.wrappers import Response as BaseResponse
 
 from .. import accounts
 from ..accounts import Identity
@@ -94,6 +96,19 @@ def audit(
     actor = who if isinstance(who, str) else who.actor
     c = ctx()
     accounts.audit(c.db, c.now(), actor, action, target, detail, client_ip())
+
+
+def cut_off(who: Identity, kind: str, ident_id: int, action: str, target: str) -> None:
+    """End the open Socket.IO connections of a user or device whose rights just changed
+    (they were authenticated when they connected), and audit how many were dropped."""
+    dropped = ctx().realtime.disconnect_identity(kind, ident_id)
+    audit(who, action, target, {"sockets_closed": dropped})
+
+
+def flash_redirect(message: str, to: str) -> BaseResponse:
+    """Post/redirect/get after a change: the next page says what was done, once."""
+    flash(message)
+    return redirect(to, code=303)
 
 
 #: Supervisor pages of other areas, linked from the top bar when they are installed.

@@ -31,6 +31,18 @@ def _lang() -> str:
     return lang if lang in LANGS else "vi"
 
 
+def _no_ticket_page(lang: str, texts: dict, title_key: str, body_key: str) -> str:
+    """The friendly page shown instead of a ticket (unknown token, too many tries)."""
+    return render_template(
+        "track_missing.html",
+        center=ctx().cfg.center_name,
+        lang=lang,
+        texts=texts,
+        title_key=title_key,
+        body_key=body_key,
+    )
+
+
 @bp.get("/t/<token>")
 def track(token: str):
     c = ctx()
@@ -38,14 +50,7 @@ def track(token: str):
     lang = _lang()
     wait = c.limits["public"].hit(f"public:{request.remote_addr or 'unknown'}")
     if wait:
-        resp = render_template(
-            "track_missing.html",
-            center=c.cfg.center_name,
-            lang=lang,
-            texts=texts,
-            title_key="track.title",
-            body_key="track.rate_limited",
-        )
+        resp = _no_ticket_page(lang, texts, "track.title", "track.rate_limited")
         return resp, 429, {"Retry-After": str(int(wait) + 1)}
     ticket = None
     if _TOKEN.match(token):
@@ -53,14 +58,7 @@ def track(token: str):
             t = store.ticket_by_token(conn, token)
             ticket = hall.public_ticket(conn, c.cfg, t, c.now()) if t else None
     if ticket is None:
-        return render_template(
-            "track_missing.html",
-            center=c.cfg.center_name,
-            lang=lang,
-            texts=texts,
-            title_key="track.not_found_title",
-            body_key="track.not_found_body",
-        ), 404
+        return _no_ticket_page(lang, texts, "track.not_found_title", "track.not_found_body"), 404
     data = {
         "token": token,
         "ticket": ticket,

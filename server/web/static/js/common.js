@@ -49,5 +49,30 @@
     return template.replace(/\{(\w+)\}/g, (_, k) => (k in params ? params[k] : "{" + k + "}"));
   }
 
-  window.motcua = { api, socket, el, fmt, csrf };
+  // Whole seconds since an ISO instant by the server's clock (skew = server minus ours).
+  function secondsSince(iso, skew) {
+    return Math.max(0, Math.floor((Date.now() + (skew || 0) - Date.parse(iso)) / 1000));
+  }
+
+  // Elapsed seconds as the consoles show them: 4:07, or 1:04:07 past an hour.
+  function clock(s) {
+    const two = (n) => String(n).padStart(2, "0");
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    return (h ? h + ":" + two(m) : m) + ":" + two(s % 60);
+  }
+
+  // say(text, kind) for the message line #id: it clears itself after `ms`, except an
+  // error when `keepErrors`; a new message restarts the wait.
+  function messageLine(id, ms, keepErrors) {
+    let timer = null;
+    return function say(text, kind) {
+      const node = document.getElementById(id);
+      node.textContent = text || "";
+      node.className = "msg " + (kind || "info");
+      clearTimeout(timer);
+      if (text && !(keepErrors && kind === "error")) timer = setTimeout(() => { node.textContent = ""; }, ms);
+    };
+  }
+
+  window.motcua = { api, socket, el, fmt, csrf, secondsSince, clock, messageLine };
 })();

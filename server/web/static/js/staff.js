@@ -20,30 +20,15 @@
   let queueTimer = null, historyTimer = null;
 
   // --- messages ---------------------------------------------------------------------------
-  let msgTimer = null;
-  function say(text, kind) {
-    const el = $("msg");
-    el.textContent = text || "";
-    el.className = "msg " + (kind || "info");
-    clearTimeout(msgTimer);
-    if (text && kind !== "error") msgTimer = setTimeout(() => { el.textContent = ""; }, 6000);
-  }
+  const say = M.messageLine("msg", 6000, true);
   function explain(err) {
     const known = T["staff.error." + err.code];
     return known || err.message || tr("error.internal_error");
   }
 
   // --- the counter and its ticket ------------------------------------------------------------
-  function two(n) { return String(n).padStart(2, "0"); }
-  function since(iso) {
-    if (!iso) return "";
-    const s = Math.max(0, Math.floor((Date.now() + skew - Date.parse(iso)) / 1000));
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
-    return (h ? h + ":" + two(m) : m) + ":" + two(s % 60);
-  }
-  function minutesSince(iso) {
-    return Math.max(0, Math.floor((Date.now() + skew - Date.parse(iso)) / 60000));
-  }
+  const since = (iso) => (iso ? M.clock(M.secondsSince(iso, skew)) : "");
+  const minutesSince = (iso) => Math.floor(M.secondsSince(iso, skew) / 60);
 
   function render() {
     if (!view) return;

@@ -16,23 +16,11 @@
   const state = { counters: new Map(), services: [], devices: [], health: new Map() };
   let reloadTimer = null;
 
-  let msgTimer = null;
-  function say(text, kind) {
-    const el = $("msg");
-    el.textContent = text || "";
-    el.className = "msg " + (kind || "info");
-    clearTimeout(msgTimer);
-    if (text) msgTimer = setTimeout(() => { el.textContent = ""; }, 8000);
-  }
+  const say = M.messageLine("msg", 8000, false);
 
   const now = () => Date.now() + skew;
-  const two = (n) => String(n).padStart(2, "0");
-  function clockText(iso) {
-    const s = Math.max(0, Math.floor((now() - Date.parse(iso)) / 1000));
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
-    return (h ? h + ":" + two(m) : m) + ":" + two(s % 60);
-  }
-  const minutes = (iso) => Math.max(0, Math.floor((now() - Date.parse(iso)) / 60000));
+  const clockText = (iso) => M.clock(M.secondsSince(iso, skew));
+  const minutes = (iso) => Math.floor(M.secondsSince(iso, skew) / 60);
 
   // --- counters --------------------------------------------------------------------------------
   function cardFor(c) {
