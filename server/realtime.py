@@ -8,6 +8,7 @@ flushed a few times a second, so a burst of 1,000 tickets is not 1,000 recomputa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -21,6 +22,7 @@ from .accounts import Identity
 from .app import Context
 from .auth import socket_identity
 from .clock import business_day
+from .printjobs import record_seen
 from .protocol import (
     EV_CALL,
     EV_COUNTER,
@@ -254,9 +256,20 @@ class _Base(Namespace):
 
     def remember(self, who: Identity) -> None:
         self.rt.identities[(self.namespace, request.sid)] = who  # type: ignore[attr-defined]
+        self._seen(who)
 
     def on_disconnect(self, reason: Any = None) -> None:
-        self.rt.identities.pop((self.namespace, request.sid), None)  # type: ignore[attr-defined]
+        who = self.rt.identities.pop((self.namespace, request.sid), None)  # type: ignore[attr-defined]
+        if who is not None:
+            self._seen(who)
+
+    def _seen(self, who: Identity) -> None:
+        """A device's last_seen moves when it connects and when it goes: a board that
+        dropped off overnight shows the supervisor since when (kiosks also beat)."""
+        if who.kind != "device":
+            return
+        with contextlib.suppress(DatabaseClosed):  # the server is stopping
+            record_seen(self.rt.ctx.db, who.id, self.rt.ctx.now())
 
 
 class DisplayNamespace(_Base):

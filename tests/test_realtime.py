@@ -156,3 +156,26 @@ def test_revoking_a_device_drops_its_open_connection(socketio, app, client, acto
     ident = next(who for who in d.values() if who.name == "board-all")
     assert ctx.realtime.disconnect_identity("device", ident.id) == 1
     assert not board.is_connected(NS_DISPLAY)
+
+
+def test_a_board_connecting_and_leaving_moves_its_last_seen(
+    socketio, app, client, actors, ctx, clock
+):
+    """The supervisor's device list shows since when a board is gone: its last_seen is
+    written when it connects and again when it leaves (kiosks also send heartbeats)."""
+    from server.store import accounts as account_store
+
+    def last_seen() -> str | None:
+        with ctx.db.read() as conn:
+            return next(d for d in account_store.devices(conn) if d["name"] == "board-all")[
+                "last_seen"
+            ]
+
+    assert last_seen() is None
+    board = _board(socketio, app, client, actors.board)
+    connected = last_seen()
+    assert connected is not None
+    clock.advance(minutes=7)
+    board.disconnect(namespace=NS_DISPLAY)
+    left = last_seen()
+    assert left is not None and left > connected
