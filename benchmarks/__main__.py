@@ -19,6 +19,7 @@ SECTIONS = [
     "http_issue",
     "socket_fanout",
     "hammer",
+    "crash",
     "kiosk_print",
     "board_latency",
     "dossier_lookup",

@@ -15,14 +15,18 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -116,13 +120,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_config(path: Path, *, counters: int | None = None, every_service: bool = False) -> Path:
+def bench_config(
+    path: Path,
+    *,
+    counters: int | None = None,
+    every_service: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Write the benchmark config to `path`: config.yaml, always open, wide ranges.
 
     With `counters`, the seed gets that many counters, each serving one service first
     and the next one second (round-robin), so calls spread over every queue — or, with
     `every_service`, every service (the first one first), so "call next" always finds
-    someone while tickets wait."""
+    someone while tickets wait.  `extra` sections (e.g. `sms`) replace config.yaml's."""
     raw: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     tz = ZoneInfo(raw.get("center", {}).get("timezone", "Asia/Ho_Chi_Minh"))
     today = datetime.now(tz).date()
@@ -152,6 +162,7 @@ def bench_config(path: Path, *, counters: int | None = None, every_service: bool
             }
             for n in range(1, counters + 1)
         ]
+    raw.update(extra or {})
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
@@ -165,11 +176,12 @@ class Server:
         counters: int | None = None,
         every_service: bool = False,
         env: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
         self.data = self.tmp / "data"
         self.config = bench_config(
-            self.tmp / "config.yaml", counters=counters, every_service=every_service
+            self.tmp / "config.yaml", counters=counters, every_service=every_service, extra=extra
         )
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -272,6 +284,28 @@ class Server:
                 continue
         return (max(sizes) if sizes else 0.0), sum(sizes)
 
+    def kill(self) -> list[int]:
+        """`kill -9` of the gunicorn master and its worker at once (a power cut, an OOM
+        kill): no shutdown handler runs.  Returns the pids killed."""
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        pids = self.worker_pids()
+        # One signal to the whole process group: the master cannot fork a new worker
+        # between two kills, and nothing gets to run a handler.
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        for pid in pids[1:]:  # orphans now: gone, or a zombie whose sockets are closed
+            while time.monotonic() < deadline:
+                try:
+                    if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                        break
+                except psutil.NoSuchProcess:
+                    break
+                time.sleep(0.01)
+        self.proc = None
+        return pids
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -291,3 +325,106 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+# --- peers of the server on loopback: an SMS provider, a kiosk agent (benchmarks.crash) ---
+class SmsSink:
+    """The SMS provider's API: counts deliveries per message ref; `hold()` leaves the next
+    request unanswered until `release()` (a send caught in flight by the kill)."""
+
+    def __init__(self, latency_s: float) -> None:
+        self.received: Counter[str] = Counter()
+        self.times: list[float] = []
+        self.holding, self.released = threading.Event(), threading.Event()
+        self._hold = False
+        self.held: str | None = None  # the ref of the message held
+        lock, sink = threading.Lock(), self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                ref = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["ref"]
+                with lock:
+                    sink.received[ref] += 1
+                    sink.times.append(time.perf_counter())
+                    hold, sink._hold = sink._hold, False
+                if hold:
+                    sink.held = ref
+                    sink.holding.set()
+                    sink.released.wait(60)
+                else:
+                    time.sleep(latency_s)
+                reply = json.dumps({"message_id": ref}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except OSError:
+                    pass  # the server that asked was killed meanwhile
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://{HOST}:{self.server.server_address[1]}/send"
+
+    def start(self) -> None:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def hold(self) -> None:
+        self._hold = True
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Agent:
+    """`motcua kiosk` (the kiosk agent) printing to a folder; what it did is read from its
+    log: the agent and the file backend log every job they print or skip."""
+
+    def __init__(self, srv: Server, token: str) -> None:
+        self.dir, self.log = srv.tmp / "printed", srv.tmp / "agent.log"
+        cmd = [MOTCUA, "kiosk", "--server", f"http://{HOST}:{srv.port}"]
+        cmd += ["--printer", f"file:{self.dir}", "--state-dir", str(srv.tmp / "agent")]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=log,
+                env={**srv.env, "MOTCUA_KIOSK_TOKEN": token},
+                start_new_session=True,
+            )
+
+    def grep(self, pattern: str) -> list[str]:
+        return re.findall(pattern, self.log.read_text(encoding="utf-8", errors="replace"))
+
+    def connects(self) -> int:
+        return len(self.grep(r"kiosk\.client: connected to "))
+
+    def printed(self) -> Counter[str]:
+        """How many times each job reached the printer backend.  The file backend skips a
+        job whose file exists, but a thermal printer would print it again: more than one
+        means the journal let a re-sent job through."""
+        return Counter(self.grep(r"kiosk\.printers: job (\S+) (?:already )?printed to "))
+
+    def absorbed(self) -> tuple[int, int]:
+        """Re-sent jobs skipped (by the agent's journal, by the file backend)."""
+        return (
+            len(self.grep(r"kiosk\.agent: job \S+ \(.*?\) was printed already")),
+            len(self.grep(r"kiosk\.printers: job \S+ already printed to")),
+        )
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

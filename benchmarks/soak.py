@@ -206,6 +206,8 @@ class Sample:
     rss_mb: float
     fds: int
     db_conns: int  # SQLite connections the worker holds (each caches up to 2 MB of pages)
+    threads: int  # native threads (gevent's pool runs the fsyncs; each may get a malloc arena)
+    db_mb: float  # the database file: its pages fill the connections' page caches
 
 
 class Sampler(threading.Thread):
@@ -218,8 +220,10 @@ class Sampler(threading.Thread):
     def take(self) -> None:
         with self.proc.oneshot():
             rss, fds = self.proc.memory_info().rss / 2**20, self.proc.num_fds()
-        conns = sum(1 for f in self.proc.open_files() if f.path.endswith(".sqlite3"))
-        self.samples.append(Sample(time.monotonic() - self.t0, rss, fds, conns))
+            threads = self.proc.num_threads()
+        dbs = [f.path for f in self.proc.open_files() if f.path.endswith(".sqlite3")]
+        db_mb = sum(os.path.getsize(p) for p in set(dbs) if os.path.exists(p)) / 2**20
+        self.samples.append(Sample(time.monotonic() - self.t0, rss, fds, len(dbs), threads, db_mb))
 
     def run(self) -> None:
         self.take()
@@ -379,7 +383,11 @@ def run(minutes: float | None = None, visitors: int = 3000) -> list[Row]:
             "FDs "
             + " ".join(str(x.fds) for x in per_minute)
             + "; SQLite connections "
-            + " ".join(str(x.db_conns) for x in per_minute),
+            + " ".join(str(x.db_conns) for x in per_minute)
+            + "; threads "
+            + " ".join(str(x.threads) for x in per_minute)
+            + "; database MB "
+            + " ".join(f"{x.db_mb:.1f}" for x in per_minute),
         ),
         (
             "soak: invariants after the day",

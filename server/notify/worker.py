@@ -120,7 +120,7 @@ class Worker:
         """Sleep until woken by a new message or until the next retry is due."""
         with self.db.connection() as conn:
             nxt = store.next_due(conn)
-        wait = self.settings.poll_seconds
+        wait = min(self.settings.poll_seconds, self.settings.lease_seconds / 2)
         if nxt is not None:
             due_in = (datetime.fromisoformat(nxt) - self.clock.now()).total_seconds()
             wait = max(0.0, min(wait, due_in))
@@ -133,14 +133,17 @@ class Worker:
 
     def run_forever(self, sleep: Callable[[float], Any]) -> None:
         log.info("SMS worker %s started (gateway %s)", self.id, self.gateway.name)
-        try:
-            self.recover()
-        except sqlite3.Error as exc:
-            log.warning("SMS worker recovery skipped: %s", exc)
+        next_recovery = 0.0
         while not self.stopped.is_set():
             if self.owner is not None and self.owner() is None:
                 break
             try:
+                if time.monotonic() >= next_recovery:
+                    # Not only at start: a server killed and restarted within the lease
+                    # left rows too young to recover then.  Between batches this worker
+                    # holds no claim of its own, so whatever is stale is someone else's.
+                    self.recover()
+                    next_recovery = time.monotonic() + self.settings.lease_seconds / 2
                 if self.run_once() == 0:
                     self._pause(sleep)
             except sqlite3.ProgrammingError as exc:

@@ -1,0 +1,669 @@
+"""Crash: `kill -9` of the production server in the middle of a full hall's load, then a
+restart on the same data dir — what survives, what resumes, and how fast (issue #9).
+
+The load, all on 127.0.0.1 and bounded in time: `Plan.kiosks` kiosks issue tickets
+over HTTP (the first at a kiosk's pace, as the kiosk whose real agent — `motcua kiosk`
+with the file printer — prints its jobs; the others as fast as they are answered);
+`Plan.counters` counters call next, recall now and then, and finish; a department's
+API key pushes new dossiers in bursts, each queuing a "received" SMS that the server's
+worker sends through the HTTP gateway to a small sink here, which counts deliveries per
+message; a phone looks tickets and dossiers up; tracking pages follow tickets on
+/track; raw boards (`_sio.Follower`) and the pygame board's own network and state code
+(`display.client.BoardClient` + `BoardState`, headless) are on /display.
+
+After `before_s` the sink holds the next message unanswered (the outbox is caught in
+the middle of a send) and the gunicorn master and worker get SIGKILL together;
+`motcua serve` restarts at once on the same data dir and the load goes on for
+`after_s`.  Then, within `settle_s`, everybody catches up, the server stops, and:
+
+- every ticket whose 201 arrived exists (token, number, label); per (service, day) the
+  numbers have no duplicate and no gap, and numbering went on after the restart;
+- every board (raw and real) shows every call of /api/v1/calls made after its first
+  snapshot exactly once, in seq order (the real board as its announcement queue was
+  asked to voice them: its age limit is raised so a slow run still voices them all);
+- the agent printed each acknowledged ticket of its kiosk exactly once: from its log,
+  each job reached the printer backend once (jobs re-sent after the restart must be
+  skipped by the agent's journal — the file backend would skip a second copy too, a
+  thermal printer would print it);
+- no SMS reached the sink twice, and none is left queued once the worker resumed.  The
+  rows the killed worker had claimed or was sending are counted; then a recovery pass
+  as the next worker start after the lease would run it (`Worker.recover` with a clock
+  past `sms.lease_seconds`) must requeue the claimed ones and mark the one in flight
+  INTERRUPTED, and still no message twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing as mp
+import random
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from display.audio import AnnouncementQueue, NullPlayer, SoundSource
+from display.client import BoardClient
+from display.state import BoardState
+from server import config as config_mod
+from server.clock import FixedClock
+from server.notify.worker import INTERRUPTED, make_worker
+from server.store import Database
+
+from ._load import AsyncConn
+from ._server import HOST, Agent, OtherLoad, Server, SmsSink, boost
+from ._sio import Followers, Tracker
+from .hammer import check_calls
+from .http_issue import SERVICES, check_numbers
+
+log = logging.getLogger(__name__)
+
+Row = tuple[str, str, str, str]
+
+
+@dataclass
+class Plan:
+    kiosks: int = 20  # HTTP kiosk clients; the first one is the agent's kiosk
+    counters: int = 30
+    raw_boards: int = 3
+    trackers: int = 2
+    before_s: float = 8.0  # load before the kill
+    after_s: float = 6.0  # load after the restart
+    agent_every_s: float = 0.25  # the agent's kiosk issues a ticket this often
+    kiosk_pause_s: float = 0.0  # the other kiosks: 0 = as fast as answered
+    counter_pause_s: float = 0.0
+    burst: int = 10  # dossiers the department pushes at once …
+    burst_every_s: float = 1.0  # … this often (one SMS each)
+    sms_latency_s: float = 0.05  # the provider's answer time
+    lease_s: float = 120.0  # sms.lease_seconds (as shipped: config.yaml has no sms section)
+    lookup_every_s: float = 1.0  # the phone's ticket lookups (0: none)
+    settle_s: float = 60.0  # bound for boards, agent and outbox to catch up
+
+
+# --- the load (child processes, asyncio) -------------------------------------------------
+@dataclass
+class Seen:
+    """What the clients of one load process were answered (perf_counter times)."""
+
+    ops: Counter[str] = field(default_factory=Counter)
+    tickets: list[dict[str, Any]] = field(default_factory=list)  # 201 bodies (+ t, kiosk)
+    calls: list[tuple[float, int]] = field(default_factory=list)
+    dossiers: list[tuple[float, str, int]] = field(default_factory=list)  # (t, code, SMS)
+
+
+async def _ask(
+    conn: AsyncConn, method: str, path: str, body: bytes = b"", token: str | None = None
+) -> tuple[int, bytes] | None:
+    """One request; None when the connection failed (the server died or is not up yet)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    try:
+        return await asyncio.wait_for(conn.request(method, path, body, headers), 10.0)
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+        conn.close()
+        return None
+
+
+async def _kiosk(i: int, port: int, token: str, pause: float, stop: Any, out: Seen) -> None:
+    conn, rng = AsyncConn(port), random.Random(i)
+    while not stop.is_set():
+        body = json.dumps({"service": rng.choice(SERVICES)}).encode()
+        got = await _ask(conn, "POST", "/api/v1/tickets", body, token)
+        out.ops[f"issue {got[0] if got else 'refused'}"] += 1
+        if got is None:
+            await asyncio.sleep(0.05)
+        elif got[0] == 201:
+            out.tickets.append({**json.loads(got[1]), "t": time.perf_counter(), "kiosk": i})
+        await asyncio.sleep(pause)
+    conn.close()
+
+
+async def _counter(n: int, port: int, token: str, pause: float, stop: Any, out: Seen) -> None:
+    conn, rng = AsyncConn(port), random.Random(n)
+    while not stop.is_set():
+        got = await _ask(conn, "POST", f"/api/v1/counters/{n}/next", b"", token)
+        out.ops[f"next {got[0] if got else 'refused'}"] += 1
+        if got is None or got[0] != 200:
+            await asyncio.sleep(0.05)
+            continue
+        answer = json.loads(got[1])
+        out.calls.append((time.perf_counter(), answer["call"]["seq"]))
+        if rng.random() < 0.1:
+            got = await _ask(conn, "POST", f"/api/v1/counters/{n}/recall", b"", token)
+            out.ops[f"recall {got[0] if got else 'refused'}"] += 1
+            if got and got[0] == 200:
+                out.calls.append((time.perf_counter(), json.loads(got[1])["call"]["seq"]))
+        action = "no-show" if rng.random() < 0.05 else "finish"
+        got = await _ask(
+            conn, "POST", f"/api/v1/tickets/{answer['ticket']['id']}/{action}", b"", token
+        )
+        out.ops[f"{action} {got[0] if got else 'refused'}"] += 1
+        await asyncio.sleep(pause)
+    conn.close()
+
+
+async def _department(port: int, key: str, plan: Plan, stop: Any, out: Seen) -> None:
+    """A department's software syncing new dossiers; a failed PUT is sent again as is."""
+    conn, i = AsyncConn(port), 0
+    while not stop.is_set():
+        for _ in range(plan.burst):
+            i += 1
+            code = f"000.00.06.H56-261125-{i:04d}"
+            body = {
+                "procedure": "STP-LLTP",
+                "procedure_name": "Cấp Phiếu lý lịch tư pháp",
+                "limit_days": 10,
+                "applicant": "Nguyễn Văn An",
+                "phone": f"09{i:08d}",
+                "status": "received",
+            }
+            while not stop.is_set():
+                got = await _ask(
+                    conn, "PUT", f"/api/v1/dossiers/{code}", json.dumps(body).encode(), key
+                )
+                out.ops[f"dossier {got[0] if got else 'refused'}"] += 1
+                if got and got[0] in (200, 201):
+                    sms = int(json.loads(got[1])["notifications"])
+                    out.dossiers.append((time.perf_counter(), code, sms))
+                    break
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(plan.burst_every_s)
+    conn.close()
+
+
+async def _phone(port: int, every: float, stop: Any, out: Seen) -> None:
+    """A citizen's phone: a ticket's status, and now and then a dossier (rate limited)."""
+    conn, n = AsyncConn(port), 0
+    while not stop.is_set():
+        await asyncio.sleep(every)
+        n += 1
+        if n % 3 == 0 and out.dossiers:
+            got = await _ask(conn, "GET", f"/api/v1/dossiers/{out.dossiers[-1][1]}")
+        elif out.tickets:
+            got = await _ask(conn, "GET", f"/api/v1/tickets/{out.tickets[-1]['token']}")
+        else:
+            continue
+        out.ops[f"lookup {got[0] if got else 'refused'}"] += 1
+    conn.close()
+
+
+def _load(kind: str, plan: Plan, port: int, tokens: dict[str, str], go: Any, stop: Any, q: Any):
+    """One load process: waits for `go`, runs until `stop` (or a hard deadline)."""
+
+    async def main() -> Seen:
+        out = Seen()
+        if kind == "kiosks":
+            tasks = [_kiosk(0, port, tokens["agent"], plan.agent_every_s, stop, out)]
+            tasks += [
+                _kiosk(i, port, tokens["hall"], plan.kiosk_pause_s, stop, out)
+                for i in range(1, plan.kiosks)
+            ]
+            tasks.append(_department(port, tokens["key"], plan, stop, out))
+            if plan.lookup_every_s:
+                tasks.append(_phone(port, plan.lookup_every_s, stop, out))
+        else:
+            tasks = [
+                _counter(n, port, tokens["boss"], plan.counter_pause_s, stop, out)
+                for n in range(1, plan.counters + 1)
+            ]
+        try:  # a hard bound, whatever happens to the server
+            await asyncio.wait_for(asyncio.gather(*tasks), plan.before_s + plan.after_s + 120)
+        except TimeoutError:
+            out.ops["hard stop"] += 1
+        return out
+
+    if go.wait(120):
+        q.put((kind, asyncio.run(main())))
+
+
+# --- the board and the tracking pages (this process) -----------------------------------
+def _silent(source: SoundSource) -> bytes:
+    return b""
+
+
+class Heard(AnnouncementQueue):
+    """The board's announcement queue (no speaker, no sound download), noting each call
+    the board asks it to voice, with the moment it asked."""
+
+    def __init__(self) -> None:
+        super().__init__(NullPlayer(), fetch=_silent)
+        self.calls: list[tuple[float, int]] = []
+
+    def enqueue(self, announcement_id: str, sounds: Any) -> int:
+        if announcement_id.startswith("call-"):
+            self.calls.append((time.perf_counter(), int(announcement_id[5:])))
+        return super().enqueue(announcement_id, sounds)
+
+
+# --- the run -------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """Everything the checks look at; times are perf_counter seconds unless named _wall."""
+
+    plan: Plan
+    seen: Seen  # what the load clients were answered (both processes)
+    t_go: float = 0.0
+    t_kill: float = 0.0
+    t_restart: float = 0.0
+    kill_wall: str = ""  # storage format (server.clock.iso): rows before it predate the kill
+    health_s: float = 0.0
+    setup_tickets: list[str] = field(default_factory=list)  # issued for the trackers
+    held: str | None = None  # the message the sink held unanswered at the kill
+    pids: list[int] = field(default_factory=list)
+    other_load: str = ""
+    expected: list[int] = field(default_factory=list)  # seqs of /api/v1/calls
+    pre_kill_seq: int = 0
+    boards: dict[str, tuple[int, list[tuple[float, int]], int, int]] = field(
+        default_factory=dict
+    )  # name → (baseline, shown (t, seq), repeats absorbed, connections)
+    board_errors: list[str] = field(default_factory=list)
+    agent_reconnect_s: float | None = None
+    printed: Counter[str] = field(default_factory=Counter)
+    absorbed: tuple[int, int] = (0, 0)  # re-sent jobs skipped by (journal, backend)
+    tracked_after: list[int] = field(default_factory=list)  # ticket events after restart
+    stuck: list[tuple[str, str]] = field(default_factory=list)  # (event_key, status)
+    sms_times: list[float] = field(default_factory=list)
+    recovery: tuple[int, int] = (0, 0)  # (requeued, interrupted) by the pass after the lease
+    outbox: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # key → (status, error)
+    delivered_final: Counter[str] = field(default_factory=Counter)
+    db_tickets: dict[str, tuple[str, int, str, str, str]] = field(default_factory=dict)
+    numbers: dict[str, Any] = field(default_factory=dict)
+    call_facts: dict[str, Any] = field(default_factory=dict)
+    dossier_codes: set[str] = field(default_factory=set)
+    server_errors: int = 0
+
+    @property
+    def acked(self) -> list[dict[str, Any]]:
+        return self.seen.tickets
+
+    def agent_jobs(self) -> list[str]:
+        return [t["print"]["job_id"] for t in self.acked if t["kiosk"] == 0]
+
+
+def _calls(srv: Server) -> list[int]:
+    seqs: list[int] = []
+    while True:
+        status, body = srv.request(
+            "GET", f"/api/v1/calls?after={seqs[-1] if seqs else 0}&limit=500"
+        )
+        if status != 200:
+            raise RuntimeError(f"GET /api/v1/calls: {status} {body}")
+        if not body["calls"]:
+            return seqs
+        seqs += [c["seq"] for c in body["calls"]]
+
+
+def _outbox(srv: Server) -> dict[str, tuple[str, str | None, str | None]]:
+    """event key → (status, error, claimed_at) of every outbox row."""
+    conn = sqlite3.connect(f"file:{srv.data / 'motcua.sqlite3'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT event_key, status, error, claimed_at FROM notification")
+        return {k: (s, e, c) for k, s, e, c in rows}
+    finally:
+        conn.close()
+
+
+def _outbox_now(srv: Server, kill_wall: str) -> tuple[int, list[tuple[str, str]]]:
+    """(rows the live worker has still to send, rows claimed before the kill and left)."""
+    todo, left = 0, []
+    for key, (status, _, claimed_at) in _outbox(srv).items():
+        if status in ("claimed", "sending") and (claimed_at or "") < kill_wall:
+            left.append((key, status))
+        elif status in ("queued", "claimed", "sending"):
+            todo += 1
+    return todo, left
+
+
+def _recovery_pass(srv: Server, lease_s: float) -> tuple[int, int]:
+    """The next worker start after the lease: recover, then send what is due."""
+    cfg = config_mod.load(srv.config, env={})
+    db = Database(srv.data / "motcua.sqlite3")
+    try:
+        clock = FixedClock(datetime.now(UTC) + timedelta(seconds=lease_s + 1))
+        worker = make_worker(db, cfg, srv.data, clock)
+        found = worker.recover()
+        for _ in range(1000):
+            if worker.run_once() == 0:
+                break
+        return found
+    finally:
+        db.close()
+
+
+def _read_db(srv: Server, out: Outcome) -> None:
+    path = str(srv.data / "motcua.sqlite3")
+    out.numbers, out.call_facts = check_numbers(path), check_calls(path)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT token, label, number, service, day, issued_at FROM ticket")
+        out.db_tickets = {r[0]: tuple(r[1:]) for r in rows}
+        before = "SELECT max(seq) FROM call WHERE at < ?"
+        out.pre_kill_seq = conn.execute(before, (out.kill_wall,)).fetchone()[0] or 0
+        out.dossier_codes = {r[0] for r in conn.execute("SELECT code FROM dossier")}
+    finally:
+        conn.close()
+
+
+def scenario(plan: Plan) -> Outcome:
+    """Run the crash once (see the module's docstring); every step is bounded in time."""
+    sink = SmsSink(plan.sms_latency_s)
+    body = {"to": "{phone}", "message": "{text}", "ref": "{id}"}
+    sms: dict[str, Any] = {"gateway": "http", "lease_seconds": plan.lease_s}
+    sms["http"] = {"url": sink.url, "body": body, "timeout": 5}
+    srv = Server(counters=plan.counters, extra={"sms": sms})
+    stop_event: Any = None
+    procs: list[Any] = []
+    closers: list[Any] = []
+    try:
+        tokens = {
+            "hall": srv.device("kiosk-hall", "kiosk"),
+            "agent": srv.device("kiosk-agent", "kiosk"),
+            "boss": srv.user_token("boss", "supervisor"),
+            "key": srv.cli("apikey", "add", "STP", "--name", "Sở Tư pháp"),
+        }
+        board = srv.device("board-crash", "display")
+        srv.start()
+        followed = [
+            srv.request("POST", "/api/v1/tickets", {"service": "DD"}, tokens["hall"])[1]["token"]
+            for _ in range(plan.trackers)
+        ]
+        ctx = mp.get_context("fork")  # the load forks before this process starts threads
+        go, stop_event, q = ctx.Event(), ctx.Event(), ctx.Queue()
+        procs = [
+            ctx.Process(target=_load, args=(k, plan, srv.port, tokens, go, stop_event, q))
+            for k in ("kiosks", "counters")
+        ]
+        for p in procs:
+            p.daemon = True
+            p.start()
+        sink.start()
+        closers.append(sink.close)
+        agent = Agent(srv, tokens["agent"])
+        closers.append(agent.stop)
+        followers = Followers(srv.port, board, plan.raw_boards)
+        closers.append(followers.stop)
+        followers.start()
+        heard = Heard()
+        closers.append(heard.close)
+        real = BoardClient(
+            f"http://{HOST}:{srv.port}", board, BoardState(announce_max_age_s=3600.0), heard
+        )
+        closers.append(real.close)
+        real.start()
+        trackers = [Tracker(srv.port, t) for t in followed]
+        closers += [t.sio.disconnect for t in trackers]
+        deadline = time.monotonic() + 30
+        while agent.connects() < 1 or not real.state.has_baseline:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the kiosk agent or the board did not connect in 30 s")
+            time.sleep(0.05)
+        baseline = real.state.last_seq
+        out = Outcome(plan, Seen(), setup_tickets=followed)
+        other = OtherLoad()
+        go.set()
+        out.t_go = time.perf_counter()
+        time.sleep(plan.before_s)
+        sink.hold()
+        out.held = sink.held if sink.holding.wait(5.0) else None
+        out.other_load = other.note()
+        out.t_kill = time.perf_counter()
+        out.kill_wall = datetime.now(UTC).isoformat(timespec="microseconds")
+        out.pids = srv.kill()
+        sink.release()  # its answer goes to a dead socket
+        out.t_restart = time.perf_counter()
+        out.health_s = srv.start()
+        while time.perf_counter() < out.t_restart + out.health_s + plan.after_s:
+            if out.agent_reconnect_s is None and agent.connects() >= 2:
+                out.agent_reconnect_s = time.perf_counter() - out.t_restart
+            time.sleep(0.05)
+        stop_event.set()
+        for _ in procs:
+            _, seen = q.get(timeout=60)
+            out.seen.ops.update(seen.ops)
+            out.seen.tickets += seen.tickets
+            out.seen.calls += seen.calls
+            out.seen.dossiers += seen.dossiers
+        out.expected = _calls(srv)
+        final = out.expected[-1] if out.expected else 0
+        deadline = time.perf_counter() + plan.settle_s
+        # The killed worker's rows are waited for (a recovery after the lease) only when
+        # the lease ends within the settling time.
+        lease_end = out.t_kill + 1.5 * plan.lease_s + 3
+        lease_end = lease_end if lease_end < deadline else 0.0
+        while time.perf_counter() < deadline:
+            boards_done = real.state.last_seq >= final and all(
+                b.last_seq >= final for b in followers.boards
+            )
+            printed = agent.printed()
+            agent_done = all(j in printed for j in out.agent_jobs())
+            todo, left = _outbox_now(srv, out.kill_wall)
+            sms_done = not todo and (not left or time.perf_counter() > lease_end)
+            tracked = all(tr.events and tr.events[-1] > out.t_restart for tr in trackers)
+            if boards_done and agent_done and sms_done and tracked:
+                break
+            time.sleep(0.1)
+        if out.agent_reconnect_s is None and agent.connects() >= 2:
+            out.agent_reconnect_s = time.perf_counter() - out.t_restart
+        out.stuck = _outbox_now(srv, out.kill_wall)[1]
+        out.sms_times = list(sink.times)
+        for b in followers.boards:
+            out.boards[f"raw board {len(out.boards) + 1}"] = (
+                b.baseline or 0,
+                list(b.accepted),
+                b.repeats,
+                b.connects,
+            )
+        out.boards["pygame board"] = (baseline, list(heard.calls), 0, real.connects)
+        out.board_errors = followers.errors()
+        out.tracked_after = [sum(t > out.t_restart for t in tr.events) for tr in trackers]
+        for close in reversed(closers[1:]):
+            close()
+        closers = closers[:1]
+        out.printed = agent.printed()
+        out.absorbed = agent.absorbed()
+        srv.stop()
+        server_log = srv.log_path.read_text(encoding="utf-8", errors="replace")
+        out.server_errors = server_log.count("Traceback")
+        out.recovery = _recovery_pass(srv, plan.lease_s)
+        out.outbox = {k: (s, e) for k, (s, e, _) in _outbox(srv).items()}
+        out.delivered_final = Counter(sink.received)
+        _read_db(srv, out)
+        return out
+    finally:
+        if stop_event is not None:
+            stop_event.set()
+            go.set()  # children still waiting start, see `stop` and end
+        for close in reversed(closers):
+            try:
+                close()
+            except Exception:  # one failed cleanup must not hide the others (or the error)
+                log.exception("crash benchmark: cleanup failed")
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+        srv.cleanup()
+
+
+# --- the checks and the table ------------------------------------------------------------
+def check(out: Outcome) -> dict[str, Any]:
+    """What went wrong (empty lists: nothing), per area, from an `Outcome`."""
+    missing = [
+        t["label"]
+        for t in out.acked
+        if out.db_tickets.get(t["token"], ())[:3] != (t["label"], t["number"], t["service"])
+    ]
+    last: dict[tuple[str, str], int] = {}
+    first: dict[tuple[str, str], int] = {}
+    for _, number, service, day, at in out.db_tickets.values():
+        key = (service, day)
+        if at < out.kill_wall:
+            last[key] = max(last.get(key, 0), number)
+        else:
+            first[key] = min(first.get(key, number), number)
+    jumps = [f"{k}: {last[k]} → {n}" for k, n in first.items() if k in last and n != last[k] + 1]
+    boards = {}
+    for name, (base, shown, _, _) in out.boards.items():
+        seqs, want = [s for _, s in shown], [s for s in out.expected if s > base]
+        boards[name] = {
+            "lost": sorted(set(want) - set(seqs)),
+            "repeated": len(seqs) - len(set(seqs)),
+            "out_of_order": sum(b <= a for a, b in zip(seqs, seqs[1:], strict=False)),
+            "unknown": sorted(set(seqs) - set(want)),
+        }
+    jobs = out.agent_jobs()
+    sending = [k for k, s in out.stuck if s == "sending"]
+    return {
+        "missing_tickets": missing,
+        "numbering": [f"{out.numbers['duplicates']} duplicates, {out.numbers['gaps']} gaps"]
+        if out.numbers["duplicates"] or out.numbers["gaps"]
+        else [],
+        "numbering_jumps": jumps,
+        "boards": {n: b for n, b in boards.items() if any(b.values())},
+        "missing_dossiers": [c for _, c, _ in out.seen.dossiers if c not in out.dossier_codes],
+        "jobs_not_printed": [j for j in jobs if out.printed[j] == 0],
+        "jobs_printed_twice": [j for j, n in out.printed.items() if n > 1],
+        "sms_twice": [k for k, n in out.delivered_final.items() if n > 1],
+        "sms_sent_not_delivered": [
+            k for k, (s, _) in out.outbox.items() if s == "sent" and not out.delivered_final[k]
+        ],
+        "sms_stuck_after_restart": out.stuck,
+        "sms_left_after_recovery": [
+            k for k, (s, _) in out.outbox.items() if s in ("queued", "claimed", "sending")
+        ],
+        "sms_interrupted_not_marked": [
+            k for k in sending if out.outbox.get(k, ("", None))[1] != INTERRUPTED
+        ],
+    }
+
+
+def _first_after(times: list[float], t0: float) -> str:
+    later = [t - t0 for t in times if t > t0]
+    return f"{min(later):.2f} s" if later else "never"
+
+
+def rows(out: Outcome) -> list[Row]:
+    p, found, ops = out.plan, check(out), out.seen.ops
+    before = out.t_kill - out.t_go
+    issued = [t for t in out.acked if t["t"] < out.t_kill]
+    called = [c for c in out.seen.calls if c[0] < out.t_kill]
+    after = [t for t in out.acked if t["t"] > out.t_restart]
+    known = {t["token"] for t in out.acked} | set(out.setup_tickets)
+    unacked = sum(1 for k, v in out.db_tickets.items() if v[4] < out.kill_wall and k not in known)
+    caught: list[float] = []
+    for _, shown, _, _ in out.boards.values():
+        done = [t for t, s in shown if t > out.t_restart and s >= out.pre_kill_seq]
+        caught.append(min(done) - out.t_restart if done else float("inf"))
+    board_faults = found["boards"]
+    lost = sum(len(b["lost"]) for b in board_faults.values())
+    repeated = sum(b["repeated"] for b in board_faults.values())
+    disorder = sum(b["out_of_order"] for b in board_faults.values())
+    jobs = out.agent_jobs()
+    extra_prints = sum(1 for j in out.printed if j not in set(jobs))
+    sending = sum(s == "sending" for _, s in out.stuck)
+    errors5xx = {k: n for k, n in ops.items() if k.split()[-1].startswith("5")}
+    sms_rows = len(out.outbox)
+    interrupted = sum(e == INTERRUPTED for _, e in out.outbox.values())
+    size = f"{p.kiosks} kiosks + {p.counters} counters"
+    return [
+        (
+            f"crash: load before the kill ({size}, {before:.0f} s)",
+            f"{len(issued) / before:,.0f} issues/s, {len(called) / before:,.0f} calls/s",
+            "-",
+            f"{len(out.seen.dossiers)} dossiers (1 SMS each), lookups "
+            f"{sum(n for k, n in ops.items() if k.startswith('lookup 2'))}; {out.other_load}",
+        ),
+        (
+            "crash: kill -9 → restart → /health",
+            f"{out.health_s:.2f} s",
+            "≤ 2 s",
+            f"SIGKILL to master + worker (pids {out.pids}) mid-load; same data dir",
+        ),
+        (
+            "crash: restart → first 201",
+            _first_after([t["t"] for t in out.acked], out.t_restart),
+            "-",
+            f"kiosks retried every 50 ms meanwhile; {len(after):,} tickets issued after",
+        ),
+        (
+            "crash: acknowledged tickets missing",
+            f"{len(found['missing_tickets'])} of {len(out.acked):,}",
+            "0",
+            f"{unacked} more committed but unacknowledged (in flight at the kill)",
+        ),
+        (
+            "crash: duplicate / gap numbers",
+            f"{out.numbers['duplicates']} / {out.numbers['gaps']}",
+            "0 / 0",
+            f"{out.numbers['tickets']:,} tickets; numbering resumed at last + 1 in "
+            f"{len(found['numbering_jumps']) == 0 and 'every' or 'NOT every'} service; "
+            f"{out.call_facts['called_twice']} tickets called twice",
+        ),
+        (
+            "crash: lost / repeated / out-of-order calls on boards",
+            f"{lost} / {repeated} / {disorder}",
+            "0 / 0 / 0",
+            f"{len(out.expected):,} calls; {p.raw_boards} raw boards (resync) + pygame "
+            f"BoardClient; {sum(b[2] for b in out.boards.values())} repeats absorbed; "
+            f"connections {[b[3] for b in out.boards.values()]}"
+            + (f"; errors {out.board_errors[:2]}" if out.board_errors else ""),
+        ),
+        (
+            "crash: restart → boards caught up",
+            f"max {max(caught):.2f} s, min {min(caught):.2f} s",
+            "-",
+            f"every call up to #{out.pre_kill_seq} (last before the kill) shown, then live",
+        ),
+        (
+            "crash: kiosk agent prints (acknowledged tickets)",
+            f"{sum(out.printed[j] == 1 for j in jobs)} of {len(jobs)} once, "
+            f"{len(found['jobs_printed_twice'])} twice, {len(found['jobs_not_printed'])} missing",
+            "all once",
+            f"motcua kiosk + file printer; reconnected {out.agent_reconnect_s or float('nan'):.2f} s "
+            f"after restart; re-sent jobs skipped by journal {out.absorbed[0]} / backend "
+            f"{out.absorbed[1]}; {extra_prints} printed for unacknowledged tickets",
+        ),
+        (
+            "crash: SMS delivered twice",
+            f"{len(found['sms_twice'])}",
+            "0",
+            f"{sms_rows} in the outbox, {sum(out.delivered_final.values())} deliveries; first "
+            f"after restart {_first_after(out.sms_times, out.t_restart)}; in flight at the "
+            f"kill: {out.held or 'none'}",
+        ),
+        (
+            "crash: SMS stuck after the worker resumed",
+            f"{len(out.stuck)} ({len(out.stuck) - sending} claimed, {sending} sending)",
+            "0",
+            "the killed worker's rows, left: recovery runs only at worker start and for rows "
+            f"older than sms.lease_seconds ({p.lease_s:.0f} s), a quick restart leaves them"
+            if out.stuck
+            else "the killed worker's rows were recovered",
+        ),
+        (
+            "crash: recovery pass after the lease",
+            f"{out.recovery[0]} requeued, {out.recovery[1]} interrupted",
+            f"{len(out.stuck) - sending}, {sending}",
+            f"then {len(found['sms_left_after_recovery'])} left queued, {interrupted} marked "
+            f"INTERRUPTED (not resent), {len(found['sms_sent_not_delivered'])} sent but never "
+            "delivered",
+        ),
+        (
+            "crash: tracking pages / 5xx / server tracebacks",
+            f"{sum(n > 0 for n in out.tracked_after)} of {p.trackers} followed again",
+            "all, 0, 0",
+            f"5xx {errors5xx or 0}; tracebacks in the server log {out.server_errors}",
+        ),
+    ]
+
+
+def run() -> list[Row]:
+    boost()
+    return rows(scenario(Plan()))
+
+
+if __name__ == "__main__":
+    for row in run():
+        print("  ".join(row))
