@@ -165,8 +165,16 @@ class BoardClient:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._closing: list[threading.Thread] = []  # stopping after a close() that timed out
         self._last_refusal = ""
-        self.sio = _InOrderClient(reconnection=False, logger=False, engineio_logger=False)
+        self.sio = self._new_socket()
+
+    def _new_socket(self) -> _InOrderClient:
+        """A Socket.IO client with the board's handlers.  Each connection gets a new one:
+        python-socketio learns that a dropped connection is gone from its read thread,
+        and on a slow machine a reconnect can come first and be told "Already connected"
+        by the old client for ever."""
+        sio = _InOrderClient(reconnection=False, logger=False, engineio_logger=False)
         for event, handler in (
             ("connect", self._on_connect),
             ("disconnect", self._on_disconnect),
@@ -177,7 +185,8 @@ class BoardClient:
             (EV_COUNTER, self._on_counter),
             (EV_ERROR, self._on_error),
         ):
-            self.sio.on(event, handler, namespace=NS_DISPLAY)
+            sio.on(event, handler, namespace=NS_DISPLAY)
+        return sio
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -189,6 +198,12 @@ class BoardClient:
         """Connect in the background (and keep reconnecting) and start the ticker."""
         if self._threads:
             raise RuntimeError("the board client is already started")
+        for thread in self._closing:
+            # A close() that timed out (a slow machine): that thread still runs and
+            # would carry on with the stop flag cleared, racing the new one for the
+            # same connection.  It is stopping; let it finish first.
+            thread.join()
+        self._closing = []
         self._stop.clear()
         for target, name in ((self._run, "board-socket"), (self._tick_loop, "board-tick")):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -207,6 +222,7 @@ class BoardClient:
             logger.debug("disconnect while closing: %s", exc)
         for thread in self._threads:
             thread.join(timeout)
+        self._closing = [t for t in self._threads if t.is_alive()]
         self._threads = []
         self._set_connected(False)
 
@@ -222,6 +238,8 @@ class BoardClient:
         delay = self.reconnect_delay_s
         while not self._stop.is_set():
             self._prepare()
+            if self.sio.connected or self.sio.eio.state != "disconnected":
+                self.sio = self._new_socket()
             try:
                 self.sio.connect(
                     self.http.base_url,

@@ -331,6 +331,7 @@ class BoardState:
 
     def apply_call(self, payload: Mapping[str, Any], now: datetime) -> CallOutcome:
         call = parse_call(payload, arrived_at=now)
+        self._apply_counter_view(payload.get("counter_view"))
         if self._has_baseline and (call.seq <= self.last_seq or call.seq in self._pending):
             logger.debug("ignoring duplicate call seq=%s (last %s)", call.seq, self.last_seq)
             return CallOutcome(CallStatus.DUPLICATE)
@@ -389,6 +390,18 @@ class BoardState:
         else:
             counters.pop(counter.number, None)
         self._counters = counters
+
+    def _apply_counter_view(self, view: Any) -> None:
+        """A live call carries its counter as it is now (the server sends boards no
+        `counter` event after a call); a bad view loses the tile update, not the call."""
+        if view is None:
+            return
+        try:
+            if not isinstance(view, Mapping):
+                raise BoardPayloadError("field 'counter_view' must be an object")
+            self.apply_counter({"counter": view})
+        except BoardPayloadError as exc:
+            logger.warning("counter in a call ignored: %s", exc)
 
     # --- announce policy ----------------------------------------------------------------
 

@@ -228,11 +228,14 @@ def demo_hours(cfg: config_mod.Config) -> config_mod.Config:
 def _use_thread_pool(application: Any) -> None:
     """Under gevent, commits wait for fsync in the hub's thread pool (sqlite releases the
     GIL there), so other requests go on meanwhile; writes still run one at a time (the
-    write lock is held until the commit returns).  Speech synthesis stays on the loop:
-    the voice cache's locks are gevent locks, which native threads must not share."""
+    write lock is held until the commit returns).  Speech synthesis and its file writes
+    go there too (10–30 ms that would stop every board's socket); the voice cache keeps
+    its gevent locks on the loop's side, the engine's locks are native ones."""
     import gevent
 
-    application.extensions["motcua"].db.offload = gevent.get_hub().threadpool.apply
+    context = application.extensions["motcua"]
+    context.db.offload = gevent.get_hub().threadpool.apply
+    context.announcer.cache.offload = gevent.get_hub().threadpool.apply
 
 
 def _serve(

@@ -96,7 +96,10 @@ NS_PAD = "/pad"
 EV_SNAPSHOT = "snapshot"
 #: /display on every call and recall: {"seq", "ticket_id", "label", "counter", "counter_name",
 #:  "service", "service_name", "recall": bool, "at": ISO-8601, "text": announcement,
-#:  "audio_url": "/api/v1/audio/<key>.wav", "zone", "prev_seq"}
+#:  "audio_url": "/api/v1/audio/<key>.wav", "zone", "prev_seq", "counter_view": counter|None}
+#: "counter_view" is the calling counter as the `counter` event would show it, sent live
+#: only (not in resync replays): boards update the counter from it, and the `counter` event
+#: that follows a call goes to people's live views on /display, not to the boards.
 #: "prev_seq" is the seq of the call before this one on the receiving board's stream (its
 #: zone's calls, or all calls for a board without a zone), 0 when none: a board whose last
 #: seq is lower has missed a call and emits `resync` (zone boards see seqs skip, so

@@ -87,10 +87,17 @@ class Realtime:
         self.stopped = False
         self._last_summary: list[dict[str, Any]] | None = None
         self.identities: dict[tuple[str, str], Identity] = {}
+        #: Counter views the boards just got inside a call (see publish_counter).
+        self._views_in_calls: dict[int, dict[str, Any]] = {}
 
     # --- calls ----------------------------------------------------------------------------
     def publish_calls(self) -> list[dict[str, Any]]:
-        """Emit every committed call not yet emitted, in seq order (returns them)."""
+        """Emit every committed call not yet emitted, in seq order (returns them).
+
+        Each call carries its counter's view (`counter_view`), so a board updates the
+        counter's tile from the call itself and the `counter` event that follows can
+        skip the boards: with hundreds of boards, that second round of socket writes
+        would delay the next call by as long as the first took."""
         sent = []
         with self._seq_lock:
             with self.ctx.db.read() as conn:
@@ -101,21 +108,24 @@ class Realtime:
                 prev_zone = {
                     z: store.calls_before_in_zone(conn, first, z) for z in {r["zone"] for r in rows}
                 }
+                views = {n: hall.one_counter(conn, n) for n in {r["counter"] for r in rows}}
             for row in rows:
                 payload = hall.call_payload(row, names, self.ctx.announcer)
+                shown = {**payload, "counter_view": views[row["counter"]]}
                 self.socketio.emit(
-                    EV_CALL, {**payload, "prev_seq": prev_all}, namespace=NS_DISPLAY, to=ALL_ZONES
+                    EV_CALL, {**shown, "prev_seq": prev_all}, namespace=NS_DISPLAY, to=ALL_ZONES
                 )
                 prev_all = row["seq"]
                 self.socketio.emit(
                     EV_CALL,
-                    {**payload, "prev_seq": prev_zone[row["zone"]]},
+                    {**shown, "prev_seq": prev_zone[row["zone"]]},
                     namespace=NS_DISPLAY,
                     to=zone_room(row["zone"]),
                 )
                 prev_zone[row["zone"]] = row["seq"]
                 self.last_emitted = row["seq"]
                 sent.append(payload)
+            self._views_in_calls.update((n, v) for n, v in views.items() if v is not None)
         if sent:
             # Let the sockets' writers deliver the calls now, before this request queues
             # counter and queue updates behind them: the boards' latency is the call's.
@@ -137,8 +147,15 @@ class Realtime:
         if view is None:
             return
         body = {"counter": view}
-        self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=ALL_ZONES)
-        self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=zone_room(view["zone"]))
+        if self._views_in_calls.pop(number, None) == view:
+            # The boards already have this view from the call: only people's live views
+            # on /display (supervisors) listen for `counter` alone.
+            for (ns, sid), who in list(self.identities.items()):
+                if ns == NS_DISPLAY and who.kind == "user":
+                    self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=sid)
+        else:
+            self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=ALL_ZONES)
+            self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=zone_room(view["zone"]))
         self.socketio.emit(EV_COUNTER, body, namespace=NS_COUNTER)
 
     def publish_ticket(self, t: dict[str, Any]) -> None:

@@ -6,6 +6,13 @@ is a hash of the text and the voice settings, so a changed setting gives new fil
 never a stale sound.  Files are written to a temporary name and renamed into place, and
 one lock per key makes concurrent requests for the same text synthesize it once: a
 reader sees either no file or a complete one.
+
+Synthesis and the fsync'd write are the slow, blocking part (10–30 ms).  The gevent
+server sets :attr:`AudioCache.offload` to its hub's thread pool, so they run in a worker
+thread while the loop keeps writing to the boards' sockets; the key locks stay on the
+caller's side, and the worker thread only computes and writes a file of its own.  The
+cache is made with the app, after gevent's monkey-patching, so its locks are gevent
+locks: a greenlet may hold one while it waits for the pool.
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 from server.voice.chime import chime_wav
-from server.voice.tts import DEFAULT_VOICE, synthesize
+from server.voice.tts import DEFAULT_VOICE, default_engine, synthesize
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +48,9 @@ _STALE_TEMP_S = 3600.0
 _MIN_WAV_BYTES = 46
 
 Synthesizer = Callable[..., bytes]
+#: Runs a blocking function elsewhere and returns its result (gevent: threadpool.apply).
+Offload = Callable[[Callable[[], Any]], Any]
+T = TypeVar("T")
 
 
 class CacheKeyError(ValueError):
@@ -94,8 +106,12 @@ class AudioCache:
     """Speech WAV files named by key in ``directory``, plus the hall chime.
 
     ``synthesize`` defaults to espeak-ng (:func:`server.voice.tts.synthesize`); a test or
-    another engine can pass any callable with the same keyword arguments.
+    another engine can pass any callable with the same keyword arguments (it must be
+    safe to call from a worker thread when :attr:`offload` is set).
     """
+
+    #: Where blocking work runs (synthesis, file writes); None: in the calling thread.
+    offload: Offload | None = None
 
     def __init__(
         self,
@@ -113,6 +129,10 @@ class AudioCache:
         self._synthesize = synthesize
         self._locks = _KeyLocks()
         self._chime_lock = threading.Lock()
+        #: Taken around an offloaded synthesis: the engine speaks one text at a time, so
+        #: the others wait here, as greenlets, not in the pool's threads (commits use them).
+        self._speaking = threading.Lock()
+        self._default_in_thread: bool | None = None
         self._chime_checked = False
         self.directory.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temps()
@@ -166,8 +186,8 @@ class AudioCache:
             if _complete(path):
                 return key
             started = time.perf_counter()
-            audio = self._synthesize(text, speed=self.speed, volume=self.volume, voice=self.voice)
-            _write_atomically(path, audio)
+            audio = self._speak(text)
+            self._blocking(partial(_write_atomically, path, audio))
             logger.debug(
                 "rendered %s (%d bytes) in %.0f ms: %s",
                 path.name,
@@ -177,14 +197,45 @@ class AudioCache:
             )
         return key
 
+    def _blocking(self, work: Callable[[], T]) -> T:
+        return work() if self.offload is None else self.offload(work)  # type: ignore[no-any-return]
+
+    def _speak(self, text: str) -> bytes:
+        work = partial(
+            self._synthesize, text, speed=self.speed, volume=self.volume, voice=self.voice
+        )
+        if self.offload is None or not self._may_leave_loop():
+            return work()
+        with self._speaking:
+            return self._blocking(work)
+
+    def _may_leave_loop(self) -> bool:
+        """Whether synthesis may run in the pool: a given synthesizer may; the default
+        one unless it is the espeak-ng program (gevent's subprocess works only in the
+        loop's own thread, where it already waits cooperatively)."""
+        if self._synthesize is not synthesize:
+            return True
+        if self._default_in_thread is None:
+            # Opening the engine loads the library and its voice data: off the loop too.
+            self._default_in_thread = self._blocking(default_engine).in_thread
+        return self._default_in_thread
+
     def chime_path(self) -> Path:
         """The chime file, written on first use (and rewritten if the chime changed)."""
         path = self.directory / CHIME_NAME
         with self._chime_lock:
             if not self._chime_checked or not _complete(path):
-                audio = chime_wav()
-                if not _complete(path) or path.read_bytes() != audio:
-                    _write_atomically(path, audio)
+                if self._blocking(partial(_ensure_chime, path)):
                     logger.info("wrote the hall chime to %s", path)
                 self._chime_checked = True
         return path
+
+
+def _ensure_chime(path: Path) -> bool:
+    """Write the chime unless the file already holds it (True: written).  Computing it
+    takes ~75 ms of pure Python, so the server does this once, off the loop."""
+    audio = chime_wav()
+    if _complete(path) and path.read_bytes() == audio:
+        return False
+    _write_atomically(path, audio)
+    return True

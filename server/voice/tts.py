@@ -7,6 +7,10 @@ The library keeps global state and is not thread-safe, so each loaded library is
 initialised once and every synthesis holds its lock.  When the wheel cannot be loaded,
 the ``espeak-ng`` program is used instead; when neither works, :class:`VoiceUnavailable`
 says what was tried and how to fix it.
+
+Under the gevent server the library runs in the hub's worker threads (``in_thread``), so
+its 10–30 ms of synthesis never stops the sockets; the locks here are therefore the
+operating system's, even after monkey-patching (see :func:`native_lock`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import shutil
 import string
 import struct
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -45,6 +50,20 @@ _SYNTH_CALLBACK = ctypes.CFUNCTYPE(
 )
 
 
+def native_lock() -> threading.Lock:
+    """A lock of the operating system's threads, even after gevent's monkey-patching.
+
+    The gevent server synthesizes in the hub's worker threads, and only those threads
+    take the engine's locks there; a gevent lock shared by native threads is fragile.
+    In threading mode (tests, the development server) it is a plain ``threading.Lock``.
+    Held only around synthesis, which never yields, so a greenlet that takes one (when
+    nothing offloads) cannot deadlock with another greenlet of its own thread."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None:
+        return monkey.get_original("_thread", "allocate_lock")()  # type: ignore[no-any-return]
+    return threading.Lock()
+
+
 class VoiceError(RuntimeError):
     """Speech could not be produced for this request."""
 
@@ -65,6 +84,10 @@ class Engine(Protocol):
     """Something that turns text into a WAV file."""
 
     name: str
+    #: Whether synthesis may run in a worker thread: True for in-process engines (CPU
+    #: work that would stall an event loop); the program waits cooperatively under
+    #: gevent, and gevent's subprocess module works only in the loop's own thread.
+    in_thread: bool
 
     def synthesize(self, text: str, *, speed: int, volume: int, voice: str) -> bytes: ...
 
@@ -82,11 +105,12 @@ class EspeakLibrary:
     """libespeak-ng loaded with ctypes; use :meth:`open`, which shares one per library."""
 
     _opened: dict[Path, EspeakLibrary] = {}
-    _opened_lock = threading.Lock()
+    _opened_lock = native_lock()
+    in_thread = True
 
     def __init__(self, library_path: Path, data_path: Path) -> None:
         self.name = f"libespeak-ng ({library_path})"
-        self._lock = threading.Lock()
+        self._lock = native_lock()
         self._chunks: list[bytes] = []
         try:
             lib = ctypes.CDLL(str(library_path))
@@ -191,6 +215,8 @@ def _riff_from_stream(data: bytes) -> bytes:
 class EspeakProgram:
     """The ``espeak-ng`` command-line program, writing a WAV to standard output."""
 
+    in_thread = False
+
     def __init__(self, executable: Path) -> None:
         self.executable = executable
         self.name = f"espeak-ng program ({executable})"
@@ -254,7 +280,7 @@ def open_engine(
 
 
 _default: Engine | None = None
-_default_lock = threading.Lock()
+_default_lock = native_lock()
 
 
 def default_engine() -> Engine:

@@ -100,18 +100,28 @@
 
   function onCall(call) {
     if (!call || !Number.isInteger(call.seq)) return;
-    if (S.baseline && (call.seq <= S.lastSeq || S.pending.has(call.seq))) return; // seen
-    if (S.baseline && prevOf(call) > S.lastSeq) {
-      S.pending.set(call.seq, call);
-      if (S.gapSince === null) {
-        S.gapSince = Date.now();
-        askResync();
-      }
+    // A live call carries its counter as it is now: no counter event follows it.
+    const tile = setCounter(call.counter_view);
+    if (!showNow(call)) {
+      if (tile) renderTiles();
       return;
     }
     show(call);
     releasePending();
     render(true);
+  }
+
+  // Whether a call is shown now: not when seen before, nor when it waits behind a gap.
+  function showNow(call) {
+    if (!S.baseline) return true;
+    if (call.seq <= S.lastSeq || S.pending.has(call.seq)) return false; // seen
+    if (prevOf(call) <= S.lastSeq) return true;
+    S.pending.set(call.seq, call);
+    if (S.gapSince === null) {
+      S.gapSince = Date.now();
+      askResync();
+    }
+    return false;
   }
 
   function setSideData(snap) {
@@ -163,13 +173,20 @@
     }
   }
 
-  function onCounter(body) {
-    const c = body && body.counter;
-    if (!c || !Number.isInteger(c.number)) return;
+  function setCounter(c) {
+    if (!c || !Number.isInteger(c.number)) return false;
     if (S.zone !== null && c.zone !== null && c.zone !== S.zone) S.counters.delete(c.number);
     else S.counters.set(c.number, c);
+    return true;
+  }
+
+  function renderTiles() {
     renderCounters(true);
     renderServices(true);
+  }
+
+  function onCounter(body) {
+    if (setCounter(body && body.counter)) renderTiles();
   }
 
   function tick() {

@@ -90,10 +90,14 @@
   socket.on("counter", (body) => update(body && body.counter));
   socket.on("call", (call) => {
     if (!call || call.counter !== number) return;
-    // The counter event follows; show the called number at once all the same.
-    counter = Object.assign({}, counter, {
-      serving: Object.assign({}, counter.serving || {}, { label: call.label, status: "called" }),
-    });
+    // A live call carries the counter as it is now (no counter event follows it);
+    // a replayed one does not: show the called number all the same.
+    if (call.counter_view && call.counter_view.number === number) counter = call.counter_view;
+    else {
+      counter = Object.assign({}, counter, {
+        serving: Object.assign({}, counter.serving || {}, { label: call.label, status: "called" }),
+      });
+    }
     render();
     flash();
   });
