@@ -15,8 +15,9 @@ below are what that measurement settled on:
   time, idle counters, or secondary counters only when their first queue is empty did
   not lower the error further on the simulated day.
 
-It runs inside every issue's write transaction: four indexed queries, no loops over
-tickets in Python."""
+An issue's estimate costs no query of its own: its inputs (people ahead from the queue's
+waiting count, the active counters, the recent finishes) come with the service row in
+the issue's one read (``store.issue_context``); nothing grows with the queue."""
 
 from __future__ import annotations
 
@@ -52,6 +53,15 @@ def _counters(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ]
 
 
+@functools.lru_cache(maxsize=256)
+def _capacity_of(counters: str, service: str) -> float:
+    """`capacity` of the active counters given as ``QueueLoad.counters`` (JSON text):
+    that text changes only when a counter opens, pauses, closes or is reconfigured, so
+    an issue almost always finds its answer here instead of rebuilding every counter."""
+    rows = [{"services": _services(s), "state": state} for s, state in json.loads(counters)]
+    return capacity(rows, service)[0]
+
+
 def capacity(counters: list[dict[str, Any]], service: str) -> tuple[float, int]:
     """(effective number of counters serving this queue, how many of them are open)."""
     share, open_count = 0.0, 0
@@ -67,10 +77,18 @@ def capacity(counters: list[dict[str, Any]], service: str) -> tuple[float, int]:
     return share, open_count
 
 
+def window_start(cfg: Config, now: datetime) -> str:
+    """Finishes since this moment make the observed service rate."""
+    return iso(now - timedelta(minutes=cfg.estimate_window_min))
+
+
 def mean_service_min(conn: sqlite3.Connection, cfg: Config, service: str, now: datetime) -> float:
-    since = iso(now - timedelta(minutes=cfg.estimate_window_min))
     day = business_day(now, cfg.tz).isoformat()
-    count, mean = store.recent_service_stats(conn, service, day, since)
+    count, mean = store.recent_service_stats(conn, service, day, window_start(cfg, now))
+    return _blended(cfg, count, mean)
+
+
+def _blended(cfg: Config, count: int, mean: float | None) -> float:
     if count >= MIN_SAMPLES and mean is not None:
         # Blend towards the default while samples are few, so one odd case does not swing it.
         w = min(1.0, count / 10)
@@ -119,6 +137,17 @@ def for_ticket(
     mean = mean_service_min(conn, cfg, t["queue_service"], now)
     wait = wait_minutes(ahead, mean, cap, opens_in_min(cfg, service, now))
     return {"people_ahead": ahead, "estimated_wait_min": wait}
+
+
+def for_new_ticket(
+    cfg: Config, load: store.QueueLoad, now: datetime, service: dict[str, Any]
+) -> dict[str, int]:
+    """`for_ticket` of a ticket being issued now in `service`'s queue, from the load read
+    with the service (``store.issue_context``) — the same answer, without a query."""
+    cap = _capacity_of(load.counters, service["code"])
+    mean = _blended(cfg, load.done, load.done_mean_min)
+    wait = wait_minutes(load.ahead, mean, cap, opens_in_min(cfg, service, now))
+    return {"people_ahead": load.ahead, "estimated_wait_min": wait}
 
 
 def for_service(

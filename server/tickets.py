@@ -31,16 +31,32 @@ class CallResult:
     finished: dict[str, Any] | None = None  # the ticket closed automatically by "call next"
 
 
+@dataclass(frozen=True)
+class Issued:
+    """A ticket just issued (with its people ahead and estimate) and its service."""
+
+    ticket: dict[str, Any]
+    service: dict[str, Any]  # its service's row, as the issuing transaction read it
+
+
 def label_for(service: dict[str, Any], number: int) -> str:
     return f"{service['prefix']}{number:0{service['width']}d}"
 
 
-def _service_or_404(conn: sqlite3.Connection, code: Any) -> dict[str, Any]:
+def _service_code(code: Any) -> str:
     if not isinstance(code, str) or not code:
         raise BadRequest("Thiếu mã lĩnh vực (service).", code="missing_service")
-    svc = catalog.service(conn, code)
+    return code
+
+
+def _unknown_service(code: str) -> NotFound:
+    return NotFound(f"Không có lĩnh vực '{code}'.", code="unknown_service")
+
+
+def _service_or_404(conn: sqlite3.Connection, code: Any) -> dict[str, Any]:
+    svc = catalog.service(conn, _service_code(code))
     if svc is None or not svc["active"]:
-        raise NotFound(f"Không có lĩnh vực '{code}'.", code="unknown_service")
+        raise _unknown_service(code)
     return svc
 
 
@@ -98,12 +114,43 @@ def issue(
     now: datetime,
 ) -> dict[str, Any]:
     """Issue the next number of a service; returns the ticket with people ahead and estimate."""
+    return issue_with_service(
+        db,
+        cfg,
+        service=service,
+        priority=priority,
+        channel=channel,
+        device_id=device_id,
+        phone=phone,
+        now=now,
+    ).ticket
+
+
+def issue_with_service(
+    db: Database,
+    cfg: Config,
+    *,
+    service: Any,
+    priority: Any = "normal",
+    channel: str = "kiosk",
+    device_id: int | None = None,
+    phone: str | None = None,
+    now: datetime,
+) -> Issued:
+    """`issue`, also handing back the service's row (the kiosk's answer and printed ticket
+    show its names), so the caller need not read it again after the commit."""
     if not isinstance(priority, str) or (priority != "normal" and cfg.priority(priority) is None):
         raise BadRequest(f"Đối tượng ưu tiên không hợp lệ: {priority!r}.", code="unknown_priority")
+    code = _service_code(service)
     at = iso(now)
     day = business_day(now, cfg.tz).isoformat()
+    since = estimates.window_start(cfg, now)
     with db.write() as conn:
-        svc = _service_or_404(conn, service)
+        # the service and what its estimate needs (its queue's load), in one read
+        found = store.issue_context(conn, code, day, priority, at, since)
+        if found is None or not found[0]["active"]:
+            raise _unknown_service(code)
+        svc, load = found
         state = hours.issuing_state(cfg, svc, now)
         if not state.open:
             raise Conflict(
@@ -139,8 +186,8 @@ def issue(
         store.add_event(
             conn, t["id"], str(TicketAction.ISSUE), None, str(S.WAITING), at, channel, None
         )
-        t.update(estimates.for_ticket(conn, cfg, t, now, svc))
-    return t
+        t.update(estimates.for_new_ticket(cfg, load, now, svc))
+    return Issued(t, svc)
 
 
 # --- calling ------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from ..dossiers.service import link_codes
 from ..errors import BadRequest, Forbidden, NotFound
 from ..protocol import Channel
 from ..realtime_kiosk import hub as kiosk_hub
-from ..store import catalog
 from ..store import tickets as store
 from . import api
 from .common import STAFF_ROLES, SUPERVISOR_ROLES, current_identity, field, json_body, requires
@@ -39,23 +38,21 @@ def issue_ticket():
     who = current_identity()
     assert who is not None
     c = ctx()
-    channel = Channel.KIOSK if who.kind == "device" else Channel.STAFF
-    t = domain.issue(
+    device = who.kind == "device"
+    issued = domain.issue_with_service(
         c.db,
         c.cfg,
         service=data.get("service"),
         priority=data.get("priority", "normal"),
-        channel=str(channel),
-        device_id=who.id if who.kind == "device" else None,
+        channel=str(Channel.KIOSK if device else Channel.STAFF),
+        device_id=who.id if device else None,
         phone=_phone(data),
         now=c.now(),
     )
-    with c.db.connection() as conn:
-        svc = catalog.service(conn, t["service"])
-    assert svc is not None
-    body = hall.issued_view(t, svc, c.cfg)
+    t = issued.ticket
+    body = hall.issued_view(t, issued.service, c.cfg)
     c.realtime.queue_changed(t["queue_service"])
-    if who.kind == "device":
+    if device:
         # the kiosk's print job (sent to its agent after the commit above)
         body["print"] = kiosk_hub().ticket_issued(who, t, body, data)
     return jsonify(body), 201

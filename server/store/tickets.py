@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from sqlite_utils import Database as Utils
 
 TICKET_COLUMNS = (
     "service",
@@ -23,6 +26,46 @@ TICKET_COLUMNS = (
     "phone",
     "issued_at",
 )
+
+
+def m0008_waiting_count(db: Utils) -> None:
+    """How many tickets wait in each queue of each day, normal and priority apart, kept
+    by triggers on `ticket` — so every writer (the queue engine, admin tools, another
+    process) keeps it exact, and an issue reads its people ahead in one indexed lookup
+    instead of counting a queue that may be thousands of tickets long.  A later
+    migration that rebuilds `ticket` (e.g. sqlite-utils' transform) drops these
+    triggers with the old table: it must create them again and recount."""
+    db.execute(
+        """CREATE TABLE waiting_count (
+            day TEXT NOT NULL,
+            queue_service TEXT NOT NULL,
+            prio INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (day, queue_service, prio)
+        )"""
+    )
+    enter = """INSERT INTO waiting_count (day, queue_service, prio, n)
+               VALUES (new.day, new.queue_service, new.priority != 'normal', 1)
+               ON CONFLICT (day, queue_service, prio) DO UPDATE SET n = n + 1;"""
+    leave = """UPDATE waiting_count SET n = n - 1
+               WHERE day = old.day AND queue_service = old.queue_service
+                 AND prio = (old.priority != 'normal');"""
+    moved = "AFTER UPDATE OF status, day, queue_service, priority ON ticket"
+    for name, when, body in (
+        ("waiting_count_insert", "AFTER INSERT ON ticket WHEN new.status = 'waiting'", enter),
+        ("waiting_count_delete", "AFTER DELETE ON ticket WHEN old.status = 'waiting'", leave),
+        ("waiting_count_leave", f"{moved} WHEN old.status = 'waiting'", leave),
+        ("waiting_count_enter", f"{moved} WHEN new.status = 'waiting'", enter),
+    ):
+        db.execute(f"CREATE TRIGGER {name} {when} BEGIN {body} END")
+    db.execute(
+        """INSERT INTO waiting_count (day, queue_service, prio, n)
+           SELECT day, queue_service, priority != 'normal', count(*) FROM ticket
+           WHERE status = 'waiting' GROUP BY 1, 2, 3"""
+    )
+
+
+MIGRATIONS = [("0008_waiting_count", m0008_waiting_count)]
 
 
 def next_number(conn: sqlite3.Connection, service: str, day: str, first: int) -> int:
@@ -168,8 +211,10 @@ def first_waiting(
 
 
 def waiting_counts(conn: sqlite3.Connection, day: str) -> dict[str, int]:
+    """Waiting tickets per queue (queues with none left out), from `waiting_count`."""
     rows = conn.execute(
-        "SELECT queue_service, count(*) FROM ticket WHERE day = ? AND status = 'waiting' GROUP BY queue_service",
+        """SELECT queue_service, sum(n) FROM waiting_count WHERE day = ?
+           GROUP BY queue_service HAVING sum(n) > 0""",
         (day,),
     )
     return {r[0]: int(r[1]) for r in rows}
@@ -203,6 +248,67 @@ def ahead_of(conn: sqlite3.Connection, t: dict[str, Any]) -> int:
         sql, (t["day"], t["queue_service"], t["id"], t["queued_at"], t["queued_at"], t["id"])
     ).fetchone()
     return int(row[0])
+
+
+@dataclass(frozen=True)
+class QueueLoad:
+    """What the estimate of a ticket about to be issued needs, read with its service."""
+
+    ahead: int  # waiting tickets that will be called before it
+    counters: str  # the active counters as JSON: [[services (stored JSON), state], …]
+    done: int  # tickets of its queue finished since the estimate window's start
+    done_mean_min: float | None  # their mean minutes between call and finish
+
+
+#: The service row and its queue's load, in one statement.  People ahead of a ticket
+#: not yet inserted (a larger id than any): everyone waiting in its queue (priority
+#: tickets only, for a priority ticket) from `waiting_count`, less those queued after
+#: it — normally none (only a clock set back makes some), found by a seek of the queue
+#: index.  That is `ahead_of`'s answer for the new ticket, without counting the queue.
+#: (Scalar subqueries where one value will do: a derived table is materialised.)
+_ISSUE_CONTEXT = """
+SELECT s.*,
+  (SELECT coalesce(sum(n), 0) FROM waiting_count
+   WHERE day = :day AND queue_service = :code AND prio >= :prio) - ({later}) AS ahead,
+  (SELECT json_group_array(json_array(services, state)) FROM counter WHERE active = 1)
+    AS counters,
+  r.done, r.done_mean_min
+FROM service s,
+  (SELECT count(*) AS done,
+          avg((julianday(finished_at) - julianday(called_at)) * 1440.0) AS done_mean_min
+   FROM ticket WHERE day = :day AND status = 'done' AND queue_service = :code
+     AND finished_at >= :since) r
+WHERE s.code = :code"""
+_LATER = """SELECT count(*) FROM ticket WHERE day = :day AND status = 'waiting'
+            AND queue_service = :code AND {which} AND queued_at > :at"""
+#: A normal ticket has every waiting priority ticket ahead; a priority ticket only the
+#: priority ones (their classes lie either side of 'normal' in the queue index).
+_ISSUE_CONTEXT_NORMAL = _ISSUE_CONTEXT.format(later=_LATER.format(which="priority = 'normal'"))
+_ISSUE_CONTEXT_PRIORITY = _ISSUE_CONTEXT.format(
+    later="({}) + ({})".format(
+        _LATER.format(which="priority < 'normal'"), _LATER.format(which="priority > 'normal'")
+    )
+)
+
+
+def issue_context(
+    conn: sqlite3.Connection, code: str, day: str, priority: str, at: str, since: str
+) -> tuple[dict[str, Any], QueueLoad] | None:
+    """The service `code` (as ``catalog.service`` gives it) and the load of its queue on
+    `day` for a ticket of `priority` queued `at`, finishes counted from `since`; None
+    for an unknown service."""
+    normal = priority == "normal"
+    row = conn.execute(
+        _ISSUE_CONTEXT_NORMAL if normal else _ISSUE_CONTEXT_PRIORITY,
+        {"code": code, "day": day, "prio": 0 if normal else 1, "at": at, "since": since},
+    ).fetchone()
+    if row is None:
+        return None
+    svc = dict(row)
+    load = QueueLoad(*(svc.pop(k) for k in ("ahead", "counters", "done", "done_mean_min")))
+    svc["hours"] = json.loads(svc["hours"]) if svc.get("hours") else None
+    svc["active"] = bool(svc["active"])
+    return svc, load
 
 
 def recent_service_stats(
