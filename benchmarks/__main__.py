@@ -26,6 +26,7 @@ SECTIONS = [
     "reports_year",
     "staff_console",
     "soak",
+    "fuzz",
 ]
 
 Row = tuple[str, str, str, str]

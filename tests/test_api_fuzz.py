@@ -4,6 +4,7 @@ inputs, called as each role — never a 5xx, status codes and bodies match the d
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 import pytest
@@ -25,7 +26,8 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = 10
+#: Examples per operation and role: 10 in CI; `make bench` (benchmarks/fuzz.py) runs more.
+EXAMPLES = int(os.environ.get("MOTCUA_FUZZ_EXAMPLES", "10"))
 
 for _mod in pkgutil.iter_modules(server.api.__path__):
     importlib.import_module(f"server.api.{_mod.name}")
