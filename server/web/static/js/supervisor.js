@@ -74,9 +74,15 @@
   setInterval(tick, 1000);
 
   // --- services ----------------------------------------------------------------------------------
+  // The service whose "stop for today" was clicked once and waits for the confirming click:
+  // kept here, not on the button, because live updates redraw the table meanwhile.
+  let armed = { code: null, until: 0 };
+  const isArmed = (s) => !s.closed_today && armed.code === s.code && Date.now() < armed.until;
+
   function renderServices() {
     $("services").replaceChildren(...state.services.map((s) => {
-      const btn = M.el("button", { type: "button", class: "small " + (s.closed_today ? "" : "danger"), text: s.closed_today ? tr("hall.reopen") : tr("hall.close_short"), title: s.closed_today ? tr("hall.reopen") : tr("hall.close") });
+      const label = s.closed_today ? tr("hall.reopen") : isArmed(s) ? tr("hall.confirm") : tr("hall.close_short");
+      const btn = M.el("button", { type: "button", class: "small " + (s.closed_today ? "" : "danger"), text: label, title: s.closed_today ? tr("hall.reopen") : tr("hall.close") });
       btn.addEventListener("click", () => toggleService(s, btn));
       const note = s.closed_today ? tr("hall.closed_today") : s.open ? "" : tr("hall.not_issuing");
       return M.el("tr", { class: s.closed_today ? "closed" : "", "data-code": s.code },
@@ -88,12 +94,13 @@
   }
 
   async function toggleService(s, btn) {
-    if (!s.closed_today && btn.dataset.armed !== "1") {  // closing needs a second click
-      btn.dataset.armed = "1";
+    if (!s.closed_today && !isArmed(s)) {  // closing needs a second click
+      armed = { code: s.code, until: Date.now() + 4000 };
       btn.textContent = tr("hall.confirm");
-      setTimeout(() => { if (btn.isConnected) { btn.dataset.armed = ""; btn.textContent = tr("hall.close_short"); } }, 4000);
+      setTimeout(renderServices, 4100);
       return;
     }
+    armed = { code: null, until: 0 };
     btn.disabled = true;
     const r = await M.api("POST", `/services/${encodeURIComponent(s.code)}/${s.closed_today ? "open" : "close"}`);
     if (!r.ok) { btn.disabled = false; say(r.error.message, "error"); return; }
