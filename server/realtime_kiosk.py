@@ -70,6 +70,14 @@ class KioskHub:
         """Hand the ticket's print job to the kiosk's agent; returns the `print` part of the
         201 body, so the page knows at once when no agent is there to print."""
         c = self.ctx
+        with self._lock:
+            k = self._kiosk(who.id)
+            agent, printer = k.agent_sid is not None, k.printer
+        if not agent:
+            # The ticket stays valid; the agent prints it if it comes back within minutes
+            # (the job is rebuilt from the ticket then: only its id is needed now).
+            info = {"job_id": printjobs.job_id_for(ticket), "printer": printer, "agent": False}
+            return {**info, "status": str(printjobs.PrintJobStatus.QUEUED)}
         lang = data.get("lang") if isinstance(data.get("lang"), str) else "vi"
         service = {"name_vi": body["service_name_vi"], "name_en": body["service_name_en"]}
         job = printjobs.build_job(
@@ -80,13 +88,7 @@ class KioskHub:
             estimated_wait_min=body["estimated_wait_min"],
             lang=str(lang),
         )
-        with self._lock:
-            k = self._kiosk(who.id)
-            agent, printer = k.agent_sid is not None, k.printer
-        info = {"job_id": job["job_id"], "printer": printer, "agent": agent}
-        if not agent:
-            # The ticket stays valid; the agent prints it if it comes back within minutes.
-            return {**info, "status": str(printjobs.PrintJobStatus.QUEUED)}
+        info = {"job_id": job["job_id"], "printer": printer, "agent": True}
         printjobs.record_sent(c.db, job, who.id, ticket["day"], c.now())
         self.rt.socketio.emit(
             EV_PRINT, {"job": job}, namespace=NS_KIOSK, to=kiosk_agent_room(who.id)

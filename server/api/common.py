@@ -3,6 +3,7 @@ rate limits."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -26,17 +27,22 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object; anything else is a 400, never a 500."""
     if (request.content_length or 0) > MAX_JSON_BYTES:
         raise PayloadTooLarge("Nội dung yêu cầu quá lớn.", max_bytes=MAX_JSON_BYTES)
-    if not request.data:
+    # A JSON body is read as bytes and decoded directly (werkzeug's `data` would first try
+    # to parse it as a form); any other body is read as before, forms parsed away.
+    raw = request.get_data(cache=True) if request.is_json else request.data
+    if not raw:
         return {}
-    if len(request.data) > MAX_JSON_BYTES:  # chunked: no Content-Length to check first
+    if len(raw) > MAX_JSON_BYTES:  # chunked: no Content-Length to check first
         raise PayloadTooLarge("Nội dung yêu cầu quá lớn.", max_bytes=MAX_JSON_BYTES)
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the decoder's stack: hostile, not JSON we use
-        data = None
+    data = None
+    if request.is_json:
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder's stack
+            data = None
     if not isinstance(data, dict):
         raise BadRequest("Nội dung yêu cầu phải là một đối tượng JSON.", code="bad_json")
-    if _SURROGATE_ESCAPE.search(request.data) and not _encodable(data):
+    if _SURROGATE_ESCAPE.search(raw) and not _encodable(data):
         raise BadRequest("Nội dung yêu cầu có ký tự không hợp lệ.", code="bad_json")
     return data
 

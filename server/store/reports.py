@@ -23,8 +23,8 @@ _WAIT = """(julianday(CASE WHEN t.transferred_from IS NULL THEN t.called_at
                             ELSE (SELECT min(e.at) FROM ticket_event e
                                   WHERE e.ticket_id = t.id AND +e.action = 'call') END)
              - julianday(t.issued_at)) * 86400.0"""
-# (`+e.action`: look the few events of one ticket up by ticket_id; the planner would
-# otherwise walk every 'call' event of the year through ticket_event_action.  And
+# (`+e.action`: look the few events of one ticket up by ticket_id, never through an
+# index of actions, should one be added.  And
 # `INDEXED BY ticket_report` below: that index covers every column these queries read,
 # so a year is one index range, never ~100,000 random reads of the wide ticket rows —
 # the planner, with statistics, may otherwise prefer UNIQUE(service, day, number).)
@@ -158,7 +158,7 @@ def cache_days(
 
 def transfers(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[Any, ...]]:
     """(counter, actor, count) of transfers out of each counter in [start, end) (UTC) —
-    a year has a few thousand, read through ticket_event_action."""
+    a year has a few thousand, read through the partial index ticket_event_transfer."""
     return conn.execute(
         """SELECT counter, actor, count(*) FROM ticket_event
            WHERE action = 'transfer' AND at >= ? AND at < ?

@@ -33,11 +33,20 @@ def home():
     return render_template("home.html", center=ctx().cfg.center_name)
 
 
+_SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
+
+
 def _security_headers(resp):
-    resp.headers.setdefault("Content-Security-Policy", CSP)
-    resp.headers.setdefault("X-Frame-Options", "DENY")
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    """Every answer carries these, unless a view set its own value."""
+    h = resp.headers
+    for name, value in _SECURITY_HEADERS:
+        if name not in h:
+            h.add(name, value)
     return resp
 
 
