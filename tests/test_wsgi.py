@@ -90,7 +90,7 @@ def test_the_limits_themselves_are_accepted() -> None:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[_server.Server, str]]:
+def served() -> Iterator[tuple[_server.Server, dict[str, str]]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_server, "NICE", 0)
         srv = _server.Server()
@@ -98,7 +98,7 @@ def served() -> Iterator[tuple[_server.Server, str]]:
         board = srv.device("board-wsgi", "display")
         srv.start()
         try:
-            yield srv, json.dumps({"kiosk": kiosk, "board": board})
+            yield srv, {"kiosk": kiosk, "board": board}
         finally:
             srv.stop()
 
@@ -120,20 +120,21 @@ def _exchange(port: int, *requests: bytes) -> list[tuple[int, dict[str, str], by
     return out
 
 
-def _tokens(served: tuple[_server.Server, str]) -> dict[str, str]:
-    return json.loads(served[1])
+def _issue_request(kiosk: str, service: str, *, chunked: bool = False) -> bytes:
+    """A kiosk's `POST /api/v1/tickets`, its body sized or chunked."""
+    body = json.dumps({"service": service}).encode()
+    head = (
+        f"POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {kiosk}\r\n"
+        "Content-Type: application/json\r\n"
+    ).encode()
+    if chunked:
+        return head + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    return head + b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
 def test_a_kiosk_issues_on_a_kept_alive_connection(served) -> None:
-    srv, _ = served
-    body = json.dumps({"service": "DD"}).encode()
-    issue = (
-        b"POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        + f"Authorization: Bearer {_tokens(served)['kiosk']}\r\n".encode()
-        + b"Content-Type: application/json\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
+    srv, tokens = served
+    issue = _issue_request(tokens["kiosk"], "DD")
     answers = _exchange(srv.port, b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n", issue, issue)
     assert [a[0] for a in answers] == [200, 201, 201]
     first, second = (json.loads(a[2]) for a in answers[1:])
@@ -142,17 +143,8 @@ def test_a_kiosk_issues_on_a_kept_alive_connection(served) -> None:
 
 
 def test_a_chunked_body_is_read(served) -> None:
-    srv, _ = served
-    body = json.dumps({"service": "HT"}).encode()
-    raw = (
-        b"POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        + f"Authorization: Bearer {_tokens(served)['kiosk']}\r\n".encode()
-        + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-        + f"{len(body):x}\r\n".encode()
-        + body
-        + b"\r\n0\r\n\r\n"
-    )
-    [(status, _, answer)] = _exchange(srv.port, raw)
+    srv, tokens = served
+    [(status, _, answer)] = _exchange(srv.port, _issue_request(tokens["kiosk"], "HT", chunked=True))
     assert status == 201 and json.loads(answer)["service"] == "HT"
 
 
@@ -177,7 +169,7 @@ def test_a_board_connects_over_websocket(served) -> None:
             f"http://{_server.HOST}:{srv.port}",
             namespace="/display",
             transports=["websocket"],
-            auth={"token": _tokens(served)["board"]},
+            auth={"token": served[1]["board"]},
         )
         event, *_ = board.receive(timeout=10)
         assert event == "snapshot"
