@@ -76,8 +76,12 @@ class KioskHub:
         if not agent:
             # The ticket stays valid; the agent prints it if it comes back within minutes
             # (the job is rebuilt from the ticket then: only its id is needed now).
-            info = {"job_id": printjobs.job_id_for(ticket), "printer": printer, "agent": False}
-            return {**info, "status": str(printjobs.PrintJobStatus.QUEUED)}
+            return {
+                "job_id": printjobs.job_id_for(ticket),
+                "printer": printer,
+                "agent": False,
+                "status": str(printjobs.PrintJobStatus.QUEUED),
+            }
         lang = data.get("lang") if isinstance(data.get("lang"), str) else "vi"
         service = {"name_vi": body["service_name_vi"], "name_en": body["service_name_en"]}
         job = printjobs.build_job(
@@ -88,12 +92,16 @@ class KioskHub:
             estimated_wait_min=body["estimated_wait_min"],
             lang=str(lang),
         )
-        info = {"job_id": job["job_id"], "printer": printer, "agent": True}
         printjobs.record_sent(c.db, job, who.id, ticket["day"], c.now())
         self.rt.socketio.emit(
             EV_PRINT, {"job": job}, namespace=NS_KIOSK, to=kiosk_agent_room(who.id)
         )
-        return {**info, "status": str(printjobs.PrintJobStatus.SENT)}
+        return {
+            "job_id": job["job_id"],
+            "printer": printer,
+            "agent": True,
+            "status": str(printjobs.PrintJobStatus.SENT),
+        }
 
     # --- Socket.IO: connections -----------------------------------------------------------
     def agent_connected(self, who: Identity, sid: str, token: str) -> None:
