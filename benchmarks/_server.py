@@ -114,6 +114,20 @@ class OtherLoad:
         return f"other load {self.cores():.1f} cores"
 
 
+def sample_dossier(i: int) -> tuple[str, dict[str, Any]]:
+    """The code and body of the i-th dossier a department's software pushes (a criminal
+    record certificate, received, with an SMS-capable phone)."""
+    body = {
+        "procedure": "STP-LLTP",
+        "procedure_name": "Cấp Phiếu lý lịch tư pháp",
+        "limit_days": 10,
+        "applicant": "Nguyễn Văn An",
+        "phone": f"09{i:08d}",
+        "status": "received",
+    }
+    return f"000.00.06.H56-261125-{i:04d}", body
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -273,6 +287,19 @@ class Server:
             return []
         parent = psutil.Process(self.proc.pid)
         return [parent.pid, *(c.pid for c in parent.children(recursive=True))]
+
+    def worker_cpu_s(self) -> float:
+        """CPU seconds (user + system, every thread) the worker has used so far — per
+        request or per call, a figure that barely moves with the machine's other load,
+        unlike rates and latencies.  The master only watches the worker."""
+        total = 0.0
+        for pid in self.worker_pids()[1:]:
+            try:
+                t = psutil.Process(pid).cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += t.user + t.system
+        return total
 
     def rss_mb(self) -> tuple[float, float]:
         """(worker RSS, master + worker RSS) in MB."""

@@ -54,7 +54,7 @@ from server.notify.worker import INTERRUPTED, make_worker
 from server.store import Database
 
 from ._load import AsyncConn
-from ._server import HOST, Agent, OtherLoad, Server, SmsSink, boost
+from ._server import HOST, Agent, OtherLoad, Server, SmsSink, boost, sample_dossier
 from ._sio import Followers, Tracker
 from .hammer import check_calls
 from .http_issue import SERVICES, check_numbers
@@ -150,15 +150,7 @@ async def _department(port: int, key: str, plan: Plan, stop: Any, out: Seen) -> 
     while not stop.is_set():
         for _ in range(plan.burst):
             i += 1
-            code = f"000.00.06.H56-261125-{i:04d}"
-            body = {
-                "procedure": "STP-LLTP",
-                "procedure_name": "Cấp Phiếu lý lịch tư pháp",
-                "limit_days": 10,
-                "applicant": "Nguyễn Văn An",
-                "phone": f"09{i:08d}",
-                "status": "received",
-            }
+            code, body = sample_dossier(i)
             while not stop.is_set():
                 got = await _ask(
                     conn, "PUT", f"/api/v1/dossiers/{code}", json.dumps(body).encode(), key

@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from ._load import LoadResult, build_request, percentile, run_load
 from ._server import CONFIG_NOTE, OtherLoad, Server, boost
 
@@ -41,18 +39,6 @@ def _issue_requests(token: str, clients: int) -> list[bytes]:
 
 def _health_requests(clients: int) -> list[bytes]:
     return [build_request("GET", "/api/v1/health")] * clients
-
-
-def _worker_cpu_s(srv: Server) -> float:
-    """CPU seconds (user + system, every thread) the server's worker has used so far."""
-    total = 0.0
-    for pid in srv.worker_pids()[1:]:  # the master only watches the worker
-        try:
-            t = psutil.Process(pid).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += t.user + t.system
-    return total
 
 
 def _load(port: int, requests: list[bytes], n: int | None = None) -> LoadResult:
@@ -137,11 +123,11 @@ def run() -> list[Row]:
         issued_ok = warm.ok
         for clients in (1, 20):
             other = OtherLoad()
-            cpu0 = _worker_cpu_s(srv)
+            cpu0 = srv.worker_cpu_s()
             health = _load(srv.port, _health_requests(clients))
-            cpu1 = _worker_cpu_s(srv)
+            cpu1 = srv.worker_cpu_s()
             issue = _load(srv.port, _issue_requests(kiosk, clients))
-            cpu2 = _worker_cpu_s(srv)
+            cpu2 = srv.worker_cpu_s()
             issued_ok += issue.ok
             bad = {s: n for s, n in issue.statuses.items() if s != 201}
             note = f"{issue.ok} tickets in {issue.elapsed:.1f} s; {other.note()}" + (

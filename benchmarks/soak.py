@@ -46,7 +46,7 @@ from typing import Any
 import psutil
 import socketio
 
-from ._server import CONFIG_NOTE, HOST, OtherLoad, Server, boost
+from ._server import CONFIG_NOTE, HOST, OtherLoad, Server, boost, sample_dossier
 from ._soakday import Day, Plan, check, problems
 from .socket_fanout import _RealClient
 
@@ -116,15 +116,7 @@ def seed_dossiers(http: HttpTransport, key: str, n: int) -> list[str]:
     """Dossiers for the lookup screen, pushed by a department's key like its software."""
     codes = []
     for i in range(1, n + 1):
-        code = f"000.00.06.H56-261125-{i:04d}"
-        body = {
-            "procedure": "STP-LLTP",
-            "procedure_name": "Cấp Phiếu lý lịch tư pháp",
-            "limit_days": 10,
-            "applicant": "Nguyễn Văn An",
-            "phone": f"09{i:08d}",
-            "status": "received",
-        }
+        code, body = sample_dossier(i)
         status, answer = http("department", "PUT", f"/api/v1/dossiers/{code}", body, key)
         if status not in (200, 201):
             raise RuntimeError(f"PUT dossier {code}: {status} {answer}")

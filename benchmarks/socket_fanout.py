@@ -30,7 +30,6 @@ import threading
 import time
 from typing import Any
 
-import psutil
 import socketio
 
 from ._load import build_request, percentile, run_load
@@ -251,19 +250,6 @@ def _phase(
     return stats, problems
 
 
-def _worker_cpu_s(srv: Server) -> float:
-    """CPU seconds the server's processes have used (the worker does the fan-out): the
-    per-call figure barely moves with the machine's other load, unlike the latencies."""
-    total = 0.0
-    for pid in srv.worker_pids():
-        try:
-            t = psutil.Process(pid).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += t.user + t.system
-    return total
-
-
 def _ms(values: list[float], p: float) -> str:
     return f"{percentile(values, p) * 1000:.1f}"
 
@@ -302,9 +288,9 @@ def run() -> list[Row]:
                 connect_s = time.perf_counter() - t0
                 boards.report()  # forget calls seen before this phase
                 other = OtherLoad()
-                cpu0 = _worker_cpu_s(srv)
+                cpu0 = srv.worker_cpu_s()
                 stats, problems = _phase([caller], boards, real, n, CALLS)
-                cpu_ms = (_worker_cpu_s(srv) - cpu0) * 1000 / CALLS
+                cpu_ms = (srv.worker_cpu_s() - cpu0) * 1000 / CALLS
                 worker_rss, _ = srv.rss_mb()
                 if n == max(SIZES):
                     rss_at_500 = worker_rss

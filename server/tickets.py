@@ -102,28 +102,11 @@ def _refuse(t: dict[str, Any], action: str) -> Conflict:
 # --- issuing ------------------------------------------------------------------------------
 
 
-def issue(
-    db: Database,
-    cfg: Config,
-    *,
-    service: Any,
-    priority: Any = "normal",
-    channel: str = "kiosk",
-    device_id: int | None = None,
-    phone: str | None = None,
-    now: datetime,
-) -> dict[str, Any]:
-    """Issue the next number of a service; returns the ticket with people ahead and estimate."""
-    return issue_with_service(
-        db,
-        cfg,
-        service=service,
-        priority=priority,
-        channel=channel,
-        device_id=device_id,
-        phone=phone,
-        now=now,
-    ).ticket
+def issue(db: Database, cfg: Config, **request: Any) -> dict[str, Any]:
+    """Issue the next number of a service; returns the ticket with people ahead and
+    estimate.  Takes `issue_with_service`'s keywords (service, priority, channel,
+    device_id, phone, now)."""
+    return issue_with_service(db, cfg, **request).ticket
 
 
 def issue_with_service(

@@ -7,50 +7,18 @@ counter, and every call row points at a ticket that was called."""
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-from datetime import timedelta
-from pathlib import Path
-
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import invariant, rule
 
-from server import config as config_mod
 from server import tickets
-from server.errors import MotcuaError
-from server.seed import apply_config
-from server.store import Database, migrate
-from tests.conftest import MORNING, ROOT
+from tests.hall_machine import CFG, HallDay
 
-CFG = config_mod.load(ROOT / "config.yaml", env={})
 SERVICES = ["DD", "HT", "XD"]
 COUNTERS = [1, 2, 3, 4]
 
 
-class Hall(RuleBasedStateMachine):
-    def __init__(self) -> None:
-        super().__init__()
-        self.dir = Path(tempfile.mkdtemp())
-        self.db = Database(self.dir / "p.sqlite3")
-        migrate(self.db)
-        apply_config(self.db, CFG, MORNING)
-        self.now = MORNING
-        self.ids: list[int] = []
-
-    def teardown(self) -> None:
-        self.db.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def tick(self) -> None:
-        self.now += timedelta(seconds=30)
-
-    def attempt(self, fn, *args, **kwargs) -> None:
-        self.tick()
-        with contextlib.suppress(MotcuaError):
-            fn(*args, **kwargs)
-
+class Hall(HallDay):
     @rule(service=st.sampled_from(SERVICES), prio=st.sampled_from(["normal", "normal", "elderly"]))
     def issue(self, service: str, prio: str) -> None:
         self.tick()

@@ -8,26 +8,20 @@ tickets were queued "after" the new one, and for priority tickets."""
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import invariant, rule
 
-from server import config as config_mod
 from server import estimates, tickets
-from server.errors import MotcuaError
 from server.seed import apply_config
 from server.store import Database, migrate
 from server.store import tickets as store
-from tests.conftest import MORNING, ROOT
+from tests.conftest import MORNING
+from tests.hall_machine import CFG, HallDay
 
-CFG = config_mod.load(ROOT / "config.yaml", env={})
 SERVICES = ["DD", "HT", "XD"]
 COUNTERS = [1, 2, 3, 7]
 
@@ -45,24 +39,8 @@ def kept(conn) -> dict[tuple[str, str, int], int]:
     return {(r[0], r[1], r[2]): r[3] for r in rows}
 
 
-class Queue(RuleBasedStateMachine):
-    def __init__(self) -> None:
-        super().__init__()
-        self.dir = Path(tempfile.mkdtemp())
-        self.db = Database(self.dir / "w.sqlite3")
-        migrate(self.db)
-        apply_config(self.db, CFG, MORNING)
-        self.now = MORNING
-        self.ids: list[int] = []
-
-    def teardown(self) -> None:
-        self.db.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def attempt(self, fn, *args, **kwargs) -> None:
-        self.now += timedelta(seconds=20)
-        with contextlib.suppress(MotcuaError):
-            fn(*args, **kwargs)
+class Queue(HallDay):
+    STEP = timedelta(seconds=20)
 
     @rule(
         service=st.sampled_from(SERVICES),
