@@ -32,12 +32,27 @@ BACKOFF_MAX = 30.0
 CONNECT_TIMEOUT = 10.0
 #: Seconds stop() waits for a clean goodbye to the server.
 STOP_WAIT = 0.5
+#: Seconds between looks at the transport while connected (see _wait_until_down).
+LIVENESS_CHECK_S = 1.0
 #: Seconds an acknowledgement waits for the connection before it is left to the resend.
 ACK_WAIT = 5.0
 
 
 class Refused(Exception):
     """The server will not take this agent (revoked/rotated token, or replaced)."""
+
+
+class _SocketIOClient(socketio.Client):
+    """Remembers a server's goodbye to a namespace that arrives before connect() has
+    returned: the library ignores it then (it is not yet `connected`), which would leave
+    the agent on a connection the server has already let go."""
+
+    early_goodbye = False
+
+    def _handle_disconnect(self, namespace: str | None) -> None:
+        if not self.connected:
+            self.early_goodbye = True
+        super()._handle_disconnect(namespace)
 
 
 class KioskClient:
@@ -70,8 +85,8 @@ class KioskClient:
     def __repr__(self) -> str:  # never shows the token
         return f"KioskClient({self.server_url!r})"
 
-    def _make_client(self) -> socketio.Client:
-        sio = socketio.Client(reconnection=False, logger=False, engineio_logger=False)
+    def _make_client(self) -> _SocketIOClient:
+        sio = _SocketIOClient(reconnection=False, logger=False, engineio_logger=False)
         sio.on("connect", self._connected, namespace=NS_KIOSK)
         sio.on("disconnect", self._disconnected, namespace=NS_KIOSK)
         sio.on("connect_error", self._connect_error, namespace=NS_KIOSK)
@@ -88,19 +103,9 @@ class KioskClient:
     def stop(self) -> None:
         self._stop.set()
         self._down.set()
-        # A websocket close waits for the server's answering frame (up to 3 s); a stopping
-        # agent gives it a moment and moves on — the server notices the drop anyway.
-        closer = threading.Thread(target=self._disconnect_quietly, daemon=True)
-        closer.start()
-        closer.join(timeout=STOP_WAIT)
+        _close_in_background(self._sio).join(timeout=STOP_WAIT)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
-
-    def _disconnect_quietly(self) -> None:
-        try:
-            self._sio.disconnect()
-        except (ConnectionError, OSError) as exc:
-            log.debug("disconnect while stopping: %s", exc)
 
     @property
     def connected(self) -> bool:
@@ -131,7 +136,7 @@ class KioskClient:
                 log.warning("cannot reach %s (%s); retrying in %.1f s", self.server_url, exc, delay)
             else:
                 delay = self.backoff_min
-                self._down.wait()  # until the connection drops (or stop)
+                self._wait_until_down()
                 if self.refused:
                     self._refuse(self.refused)
                     break
@@ -143,16 +148,25 @@ class KioskClient:
                 break
             delay = min(self.backoff_max, delay * 2)
 
+    def _wait_until_down(self) -> None:
+        """Until the connection drops (or stop).  The library reports no drop that comes
+        while connect() is still returning, so that case is looked for too: at once, and
+        then now and then (a closed transport)."""
+        while not self._down.is_set():
+            if self._sio.early_goodbye or self._sio.eio.state != "connected":
+                log.info("the connection to %s dropped while being set up", self.server_url)
+                self._up.clear()
+                return
+            self._down.wait(LIVENESS_CHECK_S)
+
     def _reset_client(self) -> None:
-        """A fresh client for the next attempt.  The old one is closed only if it still
-        thinks it is connected: after a drop the library closes it itself, and closing
-        it twice from two threads trips over its own bookkeeping."""
+        """A fresh client for the next attempt.  The old one is closed (in the background,
+        as in stop()) only if it still thinks it is connected: after a drop the library
+        closes it itself, and closing it twice from two threads trips over its own
+        bookkeeping."""
         old, self._sio = self._sio, self._make_client()
         if old.connected:
-            try:
-                old.disconnect()
-            except (ConnectionError, OSError) as exc:
-                log.debug("cleanup disconnect: %s", exc)
+            _close_in_background(old)
 
     def _refuse(self, reason: str) -> None:
         log.error("server refused the kiosk agent: %s", reason)
@@ -221,3 +235,18 @@ class KioskClient:
 
     def heartbeat(self, printer: str, detail: str = "") -> bool:
         return self._send(EV_HEARTBEAT, {"printer": printer, "detail": detail})
+
+
+def _close_in_background(sio: socketio.Client) -> threading.Thread:
+    """Close a connection without waiting for it: a websocket close waits for the server's
+    answering frame (up to 3 s), and the server notices the drop anyway."""
+
+    def close() -> None:
+        try:
+            sio.disconnect()
+        except (ConnectionError, OSError) as exc:
+            log.debug("closing an old connection: %s", exc)
+
+    closer = threading.Thread(target=close, name="kiosk-client-close", daemon=True)
+    closer.start()
+    return closer

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from kiosk.agent import KioskAgent, Outcome
 from kiosk.browser import KioskBrowser, pairing_url
+from kiosk.client import KioskClient
 from kiosk.escpos_decode import Qr, Raster, Size, Text, decode
 from kiosk.journal import PrintedJournal
 from kiosk.printers import PAPER_OUT_FLAG, FilePrinter
@@ -171,6 +172,29 @@ def test_agent_reconnects_by_itself_after_the_server_drops_it(
     wait_for(lambda: job_row(live_server, body["print"]["job_id"])["status"] == "printed")
     assert (tmp_path / "tickets" / f"{body['print']['job_id']}.bin").exists()
     assert agent.client.refused is None
+
+
+def test_a_drop_while_the_connection_is_still_being_set_up_is_noticed(live_server, kiosk_token):
+    """The server drops the agent from inside its connect handler, before the library
+    has finished connect(): the library reports no disconnect then, yet the client must
+    notice and come back rather than sit on a dead connection."""
+    rt = live_server.ctx.realtime
+    drops: list[int] = []
+
+    def drop_the_first_time() -> None:
+        if not drops:
+            ident = next(w for w in rt.identities.values() if w.name == "kiosk-1")
+            drops.append(rt.disconnect_identity("device", ident.id))
+
+    client = KioskClient(live_server.url, kiosk_token, lambda job: None, backoff_min=0.1)
+    client._on_connect = drop_the_first_time
+    client.start()
+    try:
+        wait_for(lambda: client.connections >= 2 and client.connected, what="a reconnection")
+        assert drops == [1] and client.refused is None
+        assert any(w.name == "kiosk-1" for w in rt.identities.values())
+    finally:
+        client.stop()
 
 
 def test_heartbeats_report_paper_out_and_the_job_fails(
