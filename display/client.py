@@ -46,6 +46,7 @@ from server.protocol import (
     EV_SNAPSHOT,
     NS_DISPLAY,
 )
+from server.sio_client import GoodbyeAwareClient
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class _InOrderEngineIO(engineio.Client):
             logger.debug("socket already closed: %s", exc)
 
 
-class _InOrderClient(socketio.Client):
+class _InOrderClient(GoodbyeAwareClient):
     def _engineio_client_class(self) -> type[engineio.Client]:
         return _InOrderEngineIO
 
@@ -214,12 +215,7 @@ class BoardClient:
         """Disconnect for good; the state keeps what it showed (a later ``start`` is a
         reconnect: the board voices the fresh calls it missed)."""
         self._stop.set()
-        try:
-            if self.sio.transport() == "websocket":
-                self.sio.eio.drop()
-            self.sio.disconnect()
-        except (socketio.exceptions.SocketIOError, OSError) as exc:
-            logger.debug("disconnect while closing: %s", exc)
+        self._hang_up()
         for thread in self._threads:
             thread.join(timeout)
         self._closing = [t for t in self._threads if t.is_alive()]
@@ -254,13 +250,21 @@ class BoardClient:
                 delay = min(delay * 2, self.reconnect_delay_max_s)
                 continue
             delay = self.reconnect_delay_s
-            if not self._stop.is_set():
+            if not self._stop.is_set() and not self.sio.early_goodbye:
                 self.sio.eio.wait()  # until the connection ends, for whatever reason
-            if self.sio.connected:
-                self.sio.disconnect()
+            if self.sio.connected:  # stopping, or the server said goodbye too early
+                self._hang_up()
             self._set_connected(False)
             if self._stop.wait(delay * random.uniform(0.5, 1.0)):
                 break
+
+    def _hang_up(self) -> None:
+        try:
+            if self.sio.transport() == "websocket":
+                self.sio.eio.drop()
+            self.sio.disconnect()
+        except (socketio.exceptions.SocketIOError, OSError) as exc:
+            logger.debug("disconnect while closing: %s", exc)
 
     def _prepare(self) -> None:
         """Before connecting: the server's clock, and the chime once."""

@@ -22,6 +22,7 @@ import socketio
 from socketio.exceptions import BadNamespaceError, ConnectionError
 
 from server.protocol import EV_ERROR, EV_HEARTBEAT, EV_PRINT, EV_PRINTED, NS_KIOSK
+from server.sio_client import GoodbyeAwareClient
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +41,6 @@ ACK_WAIT = 5.0
 
 class Refused(Exception):
     """The server will not take this agent (revoked/rotated token, or replaced)."""
-
-
-class _SocketIOClient(socketio.Client):
-    """Remembers a server's goodbye to a namespace that arrives before connect() has
-    returned: the library ignores it then (it is not yet `connected`), which would leave
-    the agent on a connection the server has already let go."""
-
-    early_goodbye = False
-
-    def _handle_disconnect(self, namespace: str | None) -> None:
-        if not self.connected:
-            self.early_goodbye = True
-        super()._handle_disconnect(namespace)
 
 
 class KioskClient:
@@ -85,8 +73,8 @@ class KioskClient:
     def __repr__(self) -> str:  # never shows the token
         return f"KioskClient({self.server_url!r})"
 
-    def _make_client(self) -> _SocketIOClient:
-        sio = _SocketIOClient(reconnection=False, logger=False, engineio_logger=False)
+    def _make_client(self) -> GoodbyeAwareClient:
+        sio = GoodbyeAwareClient(reconnection=False, logger=False, engineio_logger=False)
         sio.on("connect", self._connected, namespace=NS_KIOSK)
         sio.on("disconnect", self._disconnected, namespace=NS_KIOSK)
         sio.on("connect_error", self._connect_error, namespace=NS_KIOSK)

@@ -26,6 +26,7 @@ from display.fonts import text_surface  # noqa: E402
 from display.render import BACKGROUND, LOGICAL_SIZE, PANEL, YELLOW, plan_board  # noqa: E402
 from display.state import BoardState  # noqa: E402
 from tests.board_fixtures import Hall, make_hall, wait_for  # noqa: E402
+from tests.sio_helpers import wake_connect_late  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -188,6 +189,31 @@ def test_a_dropped_connection_reconnects_by_itself_and_loses_nothing(hall, clien
     wait_for(lambda: board.state.current_call and board.state.current_call.seq == call["seq"])
     wait_for(lambda: heard.announcements == [f"call-{call['seq']}"])
     assert [c.label for c in board.state.recent_calls] == ["4001"]
+
+
+def test_a_drop_while_the_connection_is_still_being_set_up_is_noticed(hall, live_server) -> None:
+    """The server lets the board go from inside its connect handler, before the library
+    has finished connect() (and so reports no disconnect): the board still notices,
+    shows itself offline for that moment and connects again."""
+    rt = live_server.ctx.realtime
+    board = BoardClient(hall.url, hall.board, reconnect_delay_s=0.05)
+    on_connect = board._on_connect
+
+    def drop_the_first_time() -> None:
+        on_connect()
+        if board.connects == 1:
+            ident = next(w for w in rt.identities.values() if w.name == "board-test")
+            rt.disconnect_identity("device", ident.id)
+
+    board._on_connect = drop_the_first_time  # type: ignore[method-assign]
+    board.sio = board._new_socket()
+    wake_connect_late(board.sio)
+    board.start()
+    try:
+        wait_for(lambda: board.connects >= 2 and board.state.connected)
+        assert any(w.name == "board-test" for w in rt.identities.values())
+    finally:
+        board.close()
 
 
 def test_a_refused_token_keeps_the_board_offline_and_retrying(live_server) -> None:

@@ -24,6 +24,7 @@ from kiosk.printers import PAPER_OUT_FLAG, FilePrinter
 from server import accounts
 from server.cli import main
 from server.store import printjobs as job_store
+from tests.sio_helpers import wake_connect_late
 
 TIMEOUT = 8.0
 
@@ -188,6 +189,7 @@ def test_a_drop_while_the_connection_is_still_being_set_up_is_noticed(live_serve
 
     client = KioskClient(live_server.url, kiosk_token, lambda job: None, backoff_min=0.1)
     client._on_connect = drop_the_first_time
+    wake_connect_late(client._sio)
     client.start()
     try:
         wait_for(lambda: client.connections >= 2 and client.connected, what="a reconnection")
