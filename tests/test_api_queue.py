@@ -201,6 +201,20 @@ def test_openapi_lists_every_api_route(app, client):
         assert path in documented, f"{path} is not in openapi.json"
 
 
+def test_security_headers_once_on_api_answers_and_a_views_own_value_is_kept(app, client):
+    @app.get("/test-own-frame-policy")
+    def own_frame_policy():
+        return "ok", 200, {"x-frame-options": "SAMEORIGIN"}
+
+    answer = client.get("/api/v1/health")
+    for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
+        assert len(answer.headers.getlist(name)) == 1, name
+    assert not answer.headers.get("Set-Cookie")  # no session for a cookie-less API call
+    own = client.get("/test-own-frame-policy")
+    assert own.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert own.headers["Referrer-Policy"] == "same-origin"
+
+
 def test_security_headers_on_pages(client):
     r = client.get("/")
     assert "Trung tâm" in r.get_data(as_text=True)
