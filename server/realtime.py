@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 #: Queue counts go out at most this often: with hundreds of boards every `queue` event
 #: is hundreds of socket writes, and counts twice a second are fresh enough for people.
 FLUSH_INTERVAL_S = 0.5
+#: A fan-out to many clients goes in waves (see Realtime._fan_out): the first this big,
+FIRST_WAVE = 8
+#: the next ones this big.
+WAVE = 64
 ALL_ZONES = "zone:*"
 
 
@@ -112,15 +116,13 @@ class Realtime:
             for row in rows:
                 payload = hall.call_payload(row, names, self.ctx.announcer)
                 shown = {**payload, "counter_view": views[row["counter"]]}
-                self.socketio.emit(
-                    EV_CALL, {**shown, "prev_seq": prev_all}, namespace=NS_DISPLAY, to=ALL_ZONES
-                )
+                self._fan_out(EV_CALL, {**shown, "prev_seq": prev_all}, NS_DISPLAY, ALL_ZONES)
                 prev_all = row["seq"]
-                self.socketio.emit(
+                self._fan_out(
                     EV_CALL,
                     {**shown, "prev_seq": prev_zone[row["zone"]]},
-                    namespace=NS_DISPLAY,
-                    to=zone_room(row["zone"]),
+                    NS_DISPLAY,
+                    zone_room(row["zone"]),
                 )
                 prev_zone[row["zone"]] = row["seq"]
                 self.last_emitted = row["seq"]
@@ -142,21 +144,46 @@ class Realtime:
 
     # --- counters, tickets, queues --------------------------------------------------------
     def publish_counter(self, number: int) -> None:
-        with self.ctx.db.read() as conn:
-            view = hall.one_counter(conn, number)
-        if view is None:
+        # Under the calls' lock: a fan-out yields between its waves, and a counter's view
+        # must reach the boards in the order it was read, also relative to the view a
+        # call carries.
+        with self._seq_lock:
+            with self.ctx.db.read() as conn:
+                view = hall.one_counter(conn, number)
+            if view is None:
+                return
+            body = {"counter": view}
+            if self._views_in_calls.pop(number, None) == view:
+                # The boards already have this view from the call: only people's live
+                # views on /display (supervisors) listen for `counter` alone.
+                for (ns, sid), who in list(self.identities.items()):
+                    if ns == NS_DISPLAY and who.kind == "user":
+                        self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=sid)
+            else:
+                self._fan_out(EV_COUNTER, body, NS_DISPLAY, ALL_ZONES)
+                self._fan_out(EV_COUNTER, body, NS_DISPLAY, zone_room(view["zone"]))
+            self._fan_out(EV_COUNTER, body, NS_COUNTER)
+
+    def _fan_out(self, event: str, body: Any, namespace: str, room: str | None = None) -> None:
+        """Emit to a room (None: the whole namespace) in waves, letting the sockets'
+        writers run between them.  Queued all at once, the first board's frame waited
+        behind every other board's queueing and every frame queued just before it (the
+        queue summary goes to every board twice a second); in waves, the first boards
+        get it at once and a call arriving meanwhile waits for one wave, not all.
+        Waves of two fan-outs may interleave: emits whose order matters for a board
+        (calls, counter views) run under ``_seq_lock``; queue summaries are whole states
+        that a later one replaces."""
+        clients = [sid for sid, _ in self.socketio.server.manager.get_participants(namespace, room)]
+        if len(clients) <= FIRST_WAVE:
+            if clients:
+                self.socketio.emit(event, body, namespace=namespace, to=room)
             return
-        body = {"counter": view}
-        if self._views_in_calls.pop(number, None) == view:
-            # The boards already have this view from the call: only people's live views
-            # on /display (supervisors) listen for `counter` alone.
-            for (ns, sid), who in list(self.identities.items()):
-                if ns == NS_DISPLAY and who.kind == "user":
-                    self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=sid)
-        else:
-            self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=ALL_ZONES)
-            self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=zone_room(view["zone"]))
-        self.socketio.emit(EV_COUNTER, body, namespace=NS_COUNTER)
+        start, size = 0, FIRST_WAVE
+        while start < len(clients):
+            if start:
+                self.socketio.sleep(0)
+            self.socketio.emit(event, body, namespace=namespace, to=clients[start : start + size])
+            start, size = start + size, WAVE
 
     def publish_ticket(self, t: dict[str, Any]) -> None:
         room = ticket_room(t["token"])
@@ -197,7 +224,7 @@ class Realtime:
             self._last_summary = summary
             body = {"services": summary}
             for ns in (NS_DISPLAY, NS_COUNTER, NS_KIOSK):
-                self.socketio.emit(EV_QUEUE, body, namespace=ns)
+                self._fan_out(EV_QUEUE, body, ns)
         for token, view in updates:
             self.socketio.emit(
                 EV_TICKET, {"ticket": view}, namespace=NS_TRACK, to=ticket_room(token)

@@ -179,3 +179,66 @@ def test_a_board_connecting_and_leaving_moves_its_last_seen(
     board.disconnect(namespace=NS_DISPLAY)
     left = last_seen()
     assert left is not None and left > connected
+
+
+def test_many_boards_get_every_call_in_order_and_each_counters_last_view_while_counters_race(
+    socketio, app, actors, ctx
+):
+    """More boards than a fan-out's first wave, five counters calling, finishing, pausing
+    and resuming at once from their own threads: every board gets every call once, in
+    seq order with the prev_seq chain intact, and what it holds last for each counter
+    is that counter's final state (no view overtaken by an older one)."""
+    import threading
+
+    from server import hall
+
+    rounds, serves = 6, {1: "DD", 2: "DD", 3: "HT", 4: "HT", 5: "HT"}  # as in config.yaml
+    counters = list(serves)
+    kiosk = app.test_client()
+    for service in serves.values():
+        for _ in range(rounds):
+            r = kiosk.post(
+                "/api/v1/tickets", json={"service": service}, headers=actors.h(actors.kiosk)
+            )
+            assert r.status_code == 201
+    boards = [_board(socketio, app, app.test_client(), actors.board) for _ in range(20)]
+    errors: list[str] = []
+
+    def desk(n: int) -> None:
+        http, h = app.test_client(), actors.h(actors.staff[n])
+        for _ in range(rounds):
+            r = http.post(f"/api/v1/counters/{n}/next", headers=h)
+            if r.status_code != 200:
+                errors.append(f"next {n}: {r.status_code}")
+                return
+            steps = [
+                (f"/api/v1/tickets/{r.get_json()['ticket']['id']}/finish", {}),
+                (f"/api/v1/counters/{n}/pause", {"reason": "break"}),
+                (f"/api/v1/counters/{n}/resume", {}),
+            ]
+            for path, body in steps:
+                r = http.post(path, json=body, headers=h)
+                if r.status_code != 200:
+                    errors.append(f"{path}: {r.status_code}")
+
+    threads = [threading.Thread(target=desk, args=(n,)) for n in counters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    with ctx.db.read() as conn:
+        final = {n: hall.one_counter(conn, n) for n in counters}
+    total = rounds * len(counters)
+    for board in boards:
+        last: dict[int, object] = {}
+        calls = []
+        for name, payload in drain(board, NS_DISPLAY):
+            if name == "call":
+                calls.append(payload)
+                last[payload["counter"]] = payload["counter_view"]
+            elif name == "counter":
+                last[payload["counter"]["number"]] = payload["counter"]
+        assert [c["seq"] for c in calls] == list(range(1, total + 1))
+        assert [c["prev_seq"] for c in calls] == list(range(0, total))
+        assert last == final
