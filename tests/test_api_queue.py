@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.exceptions import BadRequest as BadRequestError
 
 from server.api.openapi import document
 
@@ -79,6 +80,30 @@ def test_malformed_json_is_400_not_500(client, actors):
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_json"
     r = client.post("/api/v1/tickets", json=[1, 2], headers=actors.h(actors.kiosk))
     assert r.status_code == 400
+
+
+def test_a_json_body_reads_the_same_twice_and_a_short_one_is_a_400(app):
+    """json_body() reads a sized body from the server's input once: a second call in
+    the same request gets the same object, and a body shorter than its Content-Length
+    (the client went away) is a 400, not a hang or a 500."""
+    import io
+
+    from server.api.common import json_body
+
+    raw = '{"service": "ĐĐ", "note": "Nguyễn"}'.encode()
+    with app.test_request_context(
+        "/api/v1/tickets", method="POST", data=raw, content_type="application/json"
+    ):
+        assert json_body() == json_body() == {"service": "ĐĐ", "note": "Nguyễn"}
+    with app.test_request_context(
+        "/api/v1/tickets",
+        method="POST",
+        content_type="application/json",
+        environ_overrides={"wsgi.input": io.BytesIO(raw[:10]), "CONTENT_LENGTH": str(len(raw))},
+    ):
+        with pytest.raises(BadRequestError) as refused:
+            json_body()
+        assert refused.value.code == 400
 
 
 def test_auth_is_required_and_roles_are_checked(client, actors):
