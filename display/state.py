@@ -247,6 +247,8 @@ class BoardState:
     recent_calls: list[Call] = field(default_factory=list, init=False)
     """Newest first, at most RECENT_MAX, one entry per ticket (a recall moves it up)."""
     services: list[Service] = field(default_factory=list, init=False)
+    _queue_version: int = field(default=0, init=False)
+    """The number of the queue summary shown (the server numbers them; 0: none)."""
     _counters: dict[int, Counter] = field(default_factory=dict, init=False)
     _has_baseline: bool = field(default=False, init=False)
     _pending: dict[int, Call] = field(default_factory=dict, init=False)
@@ -302,6 +304,7 @@ class BoardState:
         calls = [parse_call(c) for c in raw_calls]
         counters = [parse_counter(c) for c in payload.get("counters") or []]
         services = [parse_service(s) for s in payload.get("services") or []]
+        queue_version = _optional_int(payload, "queue_version") or 0
         reconnect = self._has_baseline
         previous_seq = self.last_seq
 
@@ -310,6 +313,7 @@ class BoardState:
         self.notice = str(payload.get("notice") or "")
         self._counters = {c.number: c for c in counters if self._in_zone(c.zone)}
         self.services = services
+        self._queue_version = queue_version
         recent: list[Call] = []
         fresh: list[Call] = []
         for call in sorted(calls, key=lambda c: c.seq):
@@ -332,6 +336,7 @@ class BoardState:
     def apply_call(self, payload: Mapping[str, Any], now: datetime) -> CallOutcome:
         call = parse_call(payload, arrived_at=now)
         self._apply_counter_view(payload.get("counter_view"))
+        self._apply_queue_in_call(payload.get("queue"))
         if self._has_baseline and (call.seq <= self.last_seq or call.seq in self._pending):
             logger.debug("ignoring duplicate call seq=%s (last %s)", call.seq, self.last_seq)
             return CallOutcome(CallStatus.DUPLICATE)
@@ -379,8 +384,16 @@ class BoardState:
         return CallOutcome(CallStatus.GAP)
 
     def apply_queue(self, payload: Mapping[str, Any]) -> None:
+        """A queue summary, unless the board already shows a newer one: a call's and a
+        flush's summaries may arrive out of order (the server numbers them)."""
         services = _require(payload, "services", list)
+        version = _optional_int(payload, "version")
+        if version is not None and version <= self._queue_version:
+            logger.debug("ignoring queue summary %s (showing %s)", version, self._queue_version)
+            return
         self.services = [parse_service(s) for s in services]
+        if version is not None:
+            self._queue_version = version
 
     def apply_counter(self, payload: Mapping[str, Any]) -> None:
         counter = parse_counter(_require(payload, "counter", Mapping))
@@ -390,6 +403,18 @@ class BoardState:
         else:
             counters.pop(counter.number, None)
         self._counters = counters
+
+    def _apply_queue_in_call(self, queue: Any) -> None:
+        """A live call carries the queues after it (the server sends its boards no
+        `queue` event for that change); a bad one loses the counts, not the call."""
+        if queue is None:
+            return
+        try:
+            if not isinstance(queue, Mapping):
+                raise BoardPayloadError("field 'queue' must be an object")
+            self.apply_queue(queue)
+        except BoardPayloadError as exc:
+            logger.warning("queue in a call ignored: %s", exc)
 
     def _apply_counter_view(self, view: Any) -> None:
         """A live call carries its counter as it is now (the server sends boards no

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, request
@@ -90,6 +91,11 @@ class Realtime:
         self._flusher_started = False
         self.stopped = False
         self._last_summary: list[dict[str, Any]] | None = None
+        #: Queue summaries are numbered in the order they are read (see _queue_summary);
+        #: what each boards' room last got, from a call or a flush.
+        self._summary_lock = threading.Lock()
+        self._summary_version = 0
+        self._boards_have: dict[str, list[dict[str, Any]]] = {}
         self.identities: dict[tuple[str, str], Identity] = {}
         #: Counter views the boards just got inside a call (see publish_counter).
         self._views_in_calls: dict[int, dict[str, Any]] = {}
@@ -98,10 +104,12 @@ class Realtime:
     def publish_calls(self) -> list[dict[str, Any]]:
         """Emit every committed call not yet emitted, in seq order (returns them).
 
-        Each call carries its counter's view (`counter_view`), so a board updates the
-        counter's tile from the call itself and the `counter` event that follows can
-        skip the boards: with hundreds of boards, that second round of socket writes
-        would delay the next call by as long as the first took."""
+        Each call carries its counter's view (`counter_view`) and the queues as they
+        are after it (`queue`, numbered like the `queue` event), so a board updates
+        the counter's tile and the waiting counts from the call itself, and neither
+        the `counter` event nor the queue flush that follow go to its boards again:
+        with hundreds of boards, each such second round of socket writes would delay
+        the next call by as long as the first took."""
         sent = []
         with self._seq_lock:
             with self.ctx.db.read() as conn:
@@ -113,9 +121,10 @@ class Realtime:
                     z: store.calls_before_in_zone(conn, first, z) for z in {r["zone"] for r in rows}
                 }
                 views = {n: hall.one_counter(conn, n) for n in {r["counter"] for r in rows}}
+                queue = self.queue_summary(conn) if rows else None
             for row in rows:
                 payload = hall.call_payload(row, names, self.ctx.announcer)
-                shown = {**payload, "counter_view": views[row["counter"]]}
+                shown = {**payload, "counter_view": views[row["counter"]], "queue": queue}
                 self._fan_out(EV_CALL, {**shown, "prev_seq": prev_all}, NS_DISPLAY, ALL_ZONES)
                 prev_all = row["seq"]
                 self._fan_out(
@@ -128,6 +137,10 @@ class Realtime:
                 self.last_emitted = row["seq"]
                 sent.append(payload)
             self._views_in_calls.update((n, v) for n, v in views.items() if v is not None)
+            if queue is not None:
+                for zone in {r["zone"] for r in rows}:
+                    self._boards_have[zone_room(zone)] = queue["services"]
+                self._boards_have[ALL_ZONES] = queue["services"]
         if sent:
             # Let the sockets' writers deliver the calls now, before this request queues
             # counter and queue updates behind them: the boards' latency is the call's.
@@ -209,7 +222,8 @@ class Realtime:
             return
         now = self.ctx.now()
         with self.ctx.db.read() as conn:
-            summary = hall.services_summary(conn, self.ctx.cfg, now)
+            body = self.queue_summary(conn, now)
+            summary = body["services"]
             day = business_day(now, self.ctx.cfg.tz).isoformat()
             # Only the tickets someone follows (a handful), not every waiting ticket.
             followers = [
@@ -222,13 +236,31 @@ class Realtime:
             ]
         if summary != self._last_summary:  # e.g. a recall moves nothing in the queues
             self._last_summary = summary
-            body = {"services": summary}
-            for ns in (NS_DISPLAY, NS_COUNTER, NS_KIOSK):
+            for ns in (NS_COUNTER, NS_KIOSK):
                 self._fan_out(EV_QUEUE, body, ns)
+        # Boards, room by room: those that got these queues inside a call need nothing.
+        for room in self._display_rooms():
+            if self._boards_have.get(room) != summary:
+                self._boards_have[room] = summary
+                self._fan_out(EV_QUEUE, body, NS_DISPLAY, room)
         for token, view in updates:
             self.socketio.emit(
                 EV_TICKET, {"ticket": view}, namespace=NS_TRACK, to=ticket_room(token)
             )
+
+    def queue_summary(self, conn: Any, now: datetime | None = None) -> dict[str, Any]:
+        """The queues' summary and its number.  Numbers follow the order of the reads
+        (the lock pairs them), so a board that gets two summaries out of order — a
+        call's and a flush's fan-outs may interleave — keeps the newer one."""
+        with self._summary_lock:
+            services = hall.services_summary(conn, self.ctx.cfg, now or self.ctx.now())
+            self._summary_version += 1
+            return {"services": services, "version": self._summary_version}
+
+    def _display_rooms(self) -> list[str]:
+        rooms = self.socketio.server.manager.rooms.get(NS_DISPLAY, {})
+        prefix = zone_room("")
+        return [r for r, members in list(rooms.items()) if r and r.startswith(prefix) and members]
 
     def queue_read(self) -> None:
         """A console just read the queues over HTTP, between two flushes: it may show a
@@ -332,11 +364,12 @@ class DisplayNamespace(_Base):
         self.remember(who)
         zone = who.zone if who.kind == "device" else None
         join_room(zone_room(zone))
+        ctx = self.rt.ctx
+        snap = hall.snapshot(ctx.db, ctx.cfg, ctx.now(), zone, ctx.announcer)
+        with ctx.db.connection() as conn:  # the queues numbered, like every later summary
+            queue = self.rt.queue_summary(conn)
         emit(
-            EV_SNAPSHOT,
-            hall.snapshot(
-                self.rt.ctx.db, self.rt.ctx.cfg, self.rt.ctx.now(), zone, self.rt.ctx.announcer
-            ),
+            EV_SNAPSHOT, {**snap, "services": queue["services"], "queue_version": queue["version"]}
         )
 
     def on_resync(self, data: Any = None) -> None:

@@ -84,6 +84,7 @@ def snapshot(seq: int = 10, calls: list[dict[str, Any]] | None = None, **extra: 
         "zone": extra.pop("zone", "A"),
         "center": extra.pop("center", "Trung tâm Phục vụ hành chính công tỉnh Bắc Ninh"),
         "notice": extra.pop("notice", "Giờ nhận hồ sơ: sáng 7:00–11:30"),
+        **extra,
     }
 
 
@@ -302,6 +303,30 @@ def test_counter_and_queue_events_update_what_the_board_shows() -> None:
 
     state.apply_counter({"counter": counter(9, "B")})
     assert [c.number for c in state.counters] == [5, 6]
+
+
+def test_numbered_queue_summaries_never_go_back_and_a_call_carries_one() -> None:
+    """A call's summary and a flush's may arrive out of order: the board keeps the
+    newer; a new snapshot (a reconnect, perhaps to a restarted server) starts over."""
+    state = BoardState()
+    state.apply_snapshot(snapshot(10, queue_version=5), NOW)
+
+    def waiting() -> list[tuple[str, int]]:
+        return [(s.code, s.waiting) for s in state.services]
+
+    in_call = {"services": [dict(SERVICES[0], waiting=11)], "version": 7}
+    state.apply_call(call(11, counter=5) | {"queue": in_call}, NOW)
+    assert waiting() == [("HT", 11)]
+    state.apply_queue({"services": [dict(SERVICES[0], waiting=12)], "version": 6})  # older
+    assert waiting() == [("HT", 11)]
+    state.apply_queue({"services": [dict(SERVICES[0], waiting=10)], "version": 8})
+    assert waiting() == [("HT", 10)]
+    outcome = state.apply_call(call(12, counter=5) | {"queue": "broken"}, NOW)
+    assert outcome.status is CallStatus.NEW and waiting() == [("HT", 10)]
+
+    state.apply_snapshot(snapshot(12, queue_version=1), NOW)  # the server restarted
+    state.apply_queue({"services": [dict(SERVICES[1], waiting=2)], "version": 2})
+    assert waiting() == [("DD", 2)]
 
 
 def test_old_calls_appear_but_are_not_announced() -> None:

@@ -133,6 +133,18 @@ def test_web_board_shows_a_call_and_plays_chime_then_voice(hall, tv, tmp_path) -
     )
     assert tv.locator("#bd-offline").is_hidden()
     tv.screenshot(path=str(tmp_path / "board.png"))
+    # The counts came inside the call; a summary numbered before them changes nothing,
+    # one numbered after does (the server's queue event, fed to the page's own handler).
+    shown = tv.evaluate("window.motcuaBoard.state.queueVersion")
+    assert shown > 0
+    feed = """([version, waiting]) => {
+      const services = window.motcuaBoard.state.services.map(
+        (s) => (s.code === 'DD' ? { ...s, waiting } : s));
+      window.motcuaBoard.socket.listeners('queue')[0]({ services, version });
+      return window.motcuaBoard.state.services.find((s) => s.code === 'DD').waiting;
+    }"""
+    assert tv.evaluate(feed, [shown - 1, 7]) == 1
+    assert tv.evaluate(feed, [shown + 1, 7]) == 7
 
 
 @pytest.mark.browser

@@ -242,3 +242,37 @@ def test_many_boards_get_every_call_in_order_and_each_counters_last_view_while_c
         assert [c["seq"] for c in calls] == list(range(1, total + 1))
         assert [c["prev_seq"] for c in calls] == list(range(0, total))
         assert last == final
+
+
+def test_a_call_carries_the_queues_and_the_flush_skips_the_boards_that_got_them(
+    socketio, app, client, actors, issue, ctx
+):
+    """After a call, the boards that got it already hold the waiting counts (the call's
+    `queue`): the flush sends them nothing, while a board of another zone and the
+    kiosks still get the counts, numbered after the call's."""
+    issue("KD")
+    issue("DD")
+    board_all = _board(socketio, app, client, actors.board)
+    board_a = _board(socketio, app, client, actors.board_a)
+    kiosk = socketio.test_client(
+        app, namespace=NS_KIOSK, auth={"token": actors.kiosk}, flask_test_client=client
+    )
+    snapshot = drain(board_all, NS_DISPLAY)[0][1]
+    assert isinstance(snapshot["queue_version"], int)
+    ctx.realtime.flush()
+    drain(board_a, NS_DISPLAY), drain(kiosk, NS_KIOSK), drain(board_all, NS_DISPLAY)
+
+    r = client.post("/api/v1/counters/6/next", headers=actors.h(actors.supervisor))  # zone B
+    assert r.status_code == 200
+    ctx.realtime.flush()
+    seen_all = drain(board_all, NS_DISPLAY)
+    call = next(p for n, p in seen_all if n == "call")
+    assert call["queue"]["version"] > snapshot["queue_version"]
+    kd = next(s for s in call["queue"]["services"] if s["code"] == "KD")
+    assert kd["waiting"] == 0
+    assert [n for n, _ in seen_all if n == "queue"] == []
+    seen_a = drain(board_a, NS_DISPLAY)
+    assert [n for n, _ in seen_a] == ["queue"]  # not its zone's call; the counts, though
+    assert seen_a[0][1]["version"] > call["queue"]["version"]
+    assert seen_a[0][1]["services"] == call["queue"]["services"]
+    assert [n for n, _ in drain(kiosk, NS_KIOSK)].count("queue") == 1

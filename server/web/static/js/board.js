@@ -33,6 +33,7 @@
     recent: [],
     counters: new Map(),
     services: [],
+    queueVersion: 0,
     zone: null,
     center: kit.data.center || "",
     notice: "",
@@ -100,10 +101,13 @@
 
   function onCall(call) {
     if (!call || !Number.isInteger(call.seq)) return;
-    // A live call carries its counter as it is now: no counter event follows it.
+    // A live call carries its counter and the queues as they are now: no counter or
+    // queue event follows it.
     const tile = setCounter(call.counter_view);
+    const queues = takeQueue(call.queue);
     if (!showNow(call)) {
       if (tile) renderTiles();
+      if (queues) renderServices(true);
       return;
     }
     show(call);
@@ -130,6 +134,7 @@
     S.notice = snap.notice || "";
     S.counters = new Map((snap.counters || []).map((c) => [c.number, c]));
     S.services = snap.services || [];
+    S.queueVersion = Number.isInteger(snap.queue_version) ? snap.queue_version : 0;
   }
 
   function onSnapshot(snap) {
@@ -166,11 +171,20 @@
     render(true);
   }
 
-  function onQueue(body) {
-    if (body && Array.isArray(body.services)) {
-      S.services = body.services;
-      renderServices(true);
+  // A queue summary, unless a newer one is shown: a call's and a flush's summaries may
+  // arrive out of order (the server numbers them).
+  function takeQueue(body) {
+    if (!body || !Array.isArray(body.services)) return false;
+    if (Number.isInteger(body.version)) {
+      if (body.version <= S.queueVersion) return false;
+      S.queueVersion = body.version;
     }
+    S.services = body.services;
+    return true;
+  }
+
+  function onQueue(body) {
+    if (takeQueue(body)) renderServices(true);
   }
 
   function setCounter(c) {
