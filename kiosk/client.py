@@ -142,7 +142,7 @@ class KioskClient:
         then now and then (a closed transport)."""
         while not self._down.is_set():
             if self._sio.early_goodbye or self._sio.eio.state != "connected":
-                log.info("the connection to %s dropped while being set up", self.server_url)
+                log.info("the connection to %s dropped unreported", self.server_url)
                 self._up.clear()
                 return
             self._down.wait(LIVENESS_CHECK_S)

@@ -91,7 +91,7 @@ class Realtime:
         self._flusher_started = False
         self.stopped = False
         self._last_summary: list[dict[str, Any]] | None = None
-        #: Queue summaries are numbered in the order they are read (see _queue_summary);
+        #: Queue summaries are numbered in the order they are read (see queue_summary);
         #: what each boards' room last got, from a call or a flush.
         self._summary_lock = threading.Lock()
         self._summary_version = 0
@@ -138,9 +138,8 @@ class Realtime:
                 sent.append(payload)
             self._views_in_calls.update((n, v) for n, v in views.items() if v is not None)
             if queue is not None:
-                for zone in {r["zone"] for r in rows}:
-                    self._boards_have[zone_room(zone)] = queue["services"]
-                self._boards_have[ALL_ZONES] = queue["services"]
+                for room in (ALL_ZONES, *(zone_room(z) for z in prev_zone)):
+                    self._boards_have[room] = queue["services"]
         if sent:
             # Let the sockets' writers deliver the calls now, before this request queues
             # counter and queue updates behind them: the boards' latency is the call's.
@@ -239,7 +238,7 @@ class Realtime:
             for ns in (NS_COUNTER, NS_KIOSK):
                 self._fan_out(EV_QUEUE, body, ns)
         # Boards, room by room: those that got these queues inside a call need nothing.
-        for room in self._display_rooms():
+        for room in self._rooms_in_use(NS_DISPLAY, zone_room("")):
             if self._boards_have.get(room) != summary:
                 self._boards_have[room] = summary
                 self._fan_out(EV_QUEUE, body, NS_DISPLAY, room)
@@ -256,11 +255,6 @@ class Realtime:
             services = hall.services_summary(conn, self.ctx.cfg, now or self.ctx.now())
             self._summary_version += 1
             return {"services": services, "version": self._summary_version}
-
-    def _display_rooms(self) -> list[str]:
-        rooms = self.socketio.server.manager.rooms.get(NS_DISPLAY, {})
-        prefix = zone_room("")
-        return [r for r, members in list(rooms.items()) if r and r.startswith(prefix) and members]
 
     def queue_read(self) -> None:
         """A console just read the queues over HTTP, between two flushes: it may show a
@@ -283,13 +277,13 @@ class Realtime:
         self.stopped = True
 
     def _followed_tokens(self) -> list[str]:
-        rooms = self.socketio.server.manager.rooms.get(NS_TRACK, {})
         prefix = ticket_room("")
-        return [
-            r[len(prefix) :]
-            for r, members in list(rooms.items())
-            if r and r.startswith(prefix) and members
-        ]
+        return [r[len(prefix) :] for r in self._rooms_in_use(NS_TRACK, prefix)]
+
+    def _rooms_in_use(self, namespace: str, prefix: str) -> list[str]:
+        """The namespace's rooms named `prefix…` that someone is in."""
+        rooms = self.socketio.server.manager.rooms.get(namespace, {})
+        return [r for r, members in list(rooms.items()) if r and r.startswith(prefix) and members]
 
     def _has_members(self, namespace: str, room: str) -> bool:
         rooms = self.socketio.server.manager.rooms.get(namespace, {})

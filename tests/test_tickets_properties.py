@@ -52,10 +52,7 @@ class Hall(HallDay):
 
     @rule(counter=st.sampled_from(COUNTERS), pause=st.booleans())
     def pause_resume(self, counter: int, pause: bool) -> None:
-        if pause:
-            self.attempt(tickets.pause, self.db, CFG, counter, "break", "s", self.now)
-        else:
-            self.attempt(tickets.resume, self.db, CFG, counter, "s", self.now)
+        self.pause_or_resume(counter, pause)
 
     @invariant()
     def consistent(self) -> None:
