@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import http.client
 import json
 import os
@@ -25,6 +26,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -73,6 +75,46 @@ def _restore_autogroup(path: Path, nice: int) -> None:
 def boost() -> bool:
     """Run this process (and every child it starts from now on) at `NICE`."""
     return NICE == 0 or _renice(os.getpid())
+
+
+#: Whether a benchmark that runs hundreds of clients beside the server may keep them on
+#: separate CPUs (see `cpu_split`).  BENCH_PIN=0 turns it off.
+PIN = os.environ.get("BENCH_PIN", "1") != "0"
+
+
+def cpu_split() -> tuple[set[int], set[int]] | None:
+    """(the server's CPU, the clients' CPUs), or None when pinning is off or there is one CPU.
+
+    Boards are other machines in a hall; here they share the server's two cores.  Left
+    to the scheduler, a board process woken by the first frames of a call runs on the
+    core the server is still sending the other frames from, and each waits for the
+    other: the first board's latency then measures the scheduler, not the server.  With
+    the server on one CPU and every client on the others, the server's CPU is its own."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not PIN or len(cpus) < 2:
+        return None
+    return {cpus[0]}, set(cpus[1:])
+
+
+def pin_note(split: tuple[set[int], set[int]] | None) -> str:
+    if split is None:
+        return "not pinned"
+    server, clients = (",".join(map(str, sorted(c))) for c in split)
+    return f"server on CPU {server}, clients on CPU {clients}"
+
+
+@contextlib.contextmanager
+def confined(cpus: set[int] | None) -> Iterator[None]:
+    """This thread, and the threads and processes it starts meanwhile, on `cpus` only."""
+    if cpus is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def _busy_ticks() -> int:
@@ -191,7 +233,10 @@ class Server:
         every_service: bool = False,
         env: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
+        cpus: set[int] | None = None,
     ) -> None:
+        """`cpus`: the CPUs `motcua serve` (master, worker and their threads) may run on."""
+        self.cpus = cpus
         self.tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
         self.data = self.tmp / "data"
         self.config = bench_config(
@@ -246,6 +291,9 @@ class Server:
             stderr=log,
             env=self.env,
             start_new_session=True,
+            preexec_fn=None
+            if self.cpus is None
+            else functools.partial(os.sched_setaffinity, 0, self.cpus),
         )
         log.close()
         if NICE:

@@ -7,8 +7,11 @@ HTTP request is written to the moment each board's frame arrives, the first and 
 last board.  Boards run in child processes (asyncio, see `_sio`); all timestamps are
 `time.perf_counter()` (CLOCK_MONOTONIC, one clock for every process on the machine).
 Three real python-socketio clients (threaded, WebSocket transport) watch alongside as a
-protocol cross-check.  Every board must receive every call, in seq order, with
-`prev_seq` chaining; the server's RSS is read with 500 boards connected.
+protocol cross-check; they join after each phase's boards, so they are the last to be
+sent each call and their threads do not delay the first boards.  The server runs on one
+CPU and every client on the others (`_server.cpu_split`; BENCH_PIN=0 turns it off).
+Every board must receive every call, in seq order, with `prev_seq` chaining; the
+server's RSS is read with 500 boards connected.
 
 With the most boards, a second phase makes calls in pairs: two counters call
 `BENCH_PAIR_GAP_S` (80 ms) apart, as happens when a hall opens or two desks finish
@@ -33,7 +36,7 @@ from typing import Any
 import socketio
 
 from ._load import build_request, percentile, run_load
-from ._server import CONFIG_NOTE, HOST, OtherLoad, Server, boost
+from ._server import CONFIG_NOTE, HOST, OtherLoad, Server, boost, confined, cpu_split, pin_note
 from ._sio import Board, connect_many
 
 Row = tuple[str, str, str, str]
@@ -257,7 +260,12 @@ def _ms(values: list[float], p: float) -> str:
 def run() -> list[Row]:
     rows: list[Row] = []
     boost()
-    with Server(counters=COUNTERS, every_service=True) as srv:
+    split = cpu_split()
+    server_cpus, client_cpus = split or (None, None)
+    with (
+        Server(counters=COUNTERS, every_service=True, cpus=server_cpus) as srv,
+        confined(client_cpus),
+    ):
         kiosk = srv.device("kiosk-bench", "kiosk")
         board_token = srv.device("board-bench", "display")
         boss = srv.user_token("boss", "supervisor")
@@ -275,17 +283,18 @@ def run() -> list[Row]:
         caller = _Caller(srv.port, boss)
         partner = _Caller(srv.port, boss, first_counter=COUNTERS // 2 + 1)  # never the same
         boards = _Boards(srv.port, board_token)
-        real = [_RealClient(srv.port, board_token) for _ in range(REAL_CLIENTS)]
+        real: list[_RealClient] = []
         try:
             caller.call()  # warm: the first call renders code paths and the voice engine
             time.sleep(0.5)
-            for rc in real:
-                rc.take()
             rss_at_500 = None
             for n in SIZES:
                 t0 = time.perf_counter()
                 boards.grow_to(n - REAL_CLIENTS)
                 connect_s = time.perf_counter() - t0
+                for rc in real:  # join again, after this phase's new boards
+                    rc.sio.disconnect()
+                real = [_RealClient(srv.port, board_token) for _ in range(REAL_CLIENTS)]
                 boards.report()  # forget calls seen before this phase
                 other = OtherLoad()
                 cpu0 = srv.worker_cpu_s()
@@ -348,7 +357,7 @@ def run() -> list[Row]:
                     f"server RSS, {max(SIZES)} boards connected",
                     f"{rss_at_500:.0f} MB",
                     "≤ 200 MB",
-                    f"gunicorn worker; {CONFIG_NOTE}",
+                    f"gunicorn worker; {CONFIG_NOTE}; {pin_note(split)}",
                 )
             )
         finally:

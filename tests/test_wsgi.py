@@ -4,6 +4,7 @@ kiosks, browsers and boards send it — and refusing malformed headers with a 40
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import socket
@@ -13,6 +14,7 @@ import pytest
 import socketio
 
 from benchmarks import _server
+from server import wsgi
 from server.wsgi import MAX_FIELDS, MAX_LINE, RequestHeaders
 
 BLOCK = (
@@ -84,6 +86,17 @@ def test_the_limits_themselves_are_accepted() -> None:
     assert len(list(_read(fields + b"\r\n").headers)) == MAX_FIELDS
     long = b"X-Long: " + b"a" * (MAX_LINE - 10) + b"\r\n"
     assert len(_read(long + b"\r\n").get("x-long") or "") == MAX_LINE - 10
+
+
+def test_the_worker_collects_young_garbage_less_often(monkeypatch) -> None:
+    """Once the app is loaded, only the young generation's threshold changes."""
+    monkeypatch.setattr(wsgi.GeventWebSocketWorker, "load_wsgi", lambda self: None)
+    before = gc.get_threshold()
+    try:
+        wsgi.Worker.load_wsgi(object.__new__(wsgi.Worker))
+        assert gc.get_threshold() == (wsgi.YOUNG_COLLECTION_AFTER, *before[1:])
+    finally:
+        gc.set_threshold(*before)
 
 
 # --- through `motcua serve` ----------------------------------------------------------------
