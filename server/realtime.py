@@ -358,9 +358,13 @@ class DisplayNamespace(_Base):
         self.remember(who)
         zone = who.zone if who.kind == "device" else None
         join_room(zone_room(zone))
+        self._snapshot(zone)
+
+    def _snapshot(self, zone: str | None) -> None:
+        """The zone's whole state, with the queues numbered like every later summary."""
         ctx = self.rt.ctx
         snap = hall.snapshot(ctx.db, ctx.cfg, ctx.now(), zone, ctx.announcer)
-        with ctx.db.connection() as conn:  # the queues numbered, like every later summary
+        with ctx.db.connection() as conn:
             queue = self.rt.queue_summary(conn)
         emit(
             EV_SNAPSHOT, {**snap, "services": queue["services"], "queue_version": queue["version"]}
@@ -379,7 +383,7 @@ class DisplayNamespace(_Base):
             names = hall.service_names(conn)
             prev = store.calls_before_in_zone(conn, rows[0]["seq"], zone) if rows else after
         if len(rows) > RESYNC_MAX:
-            emit(EV_SNAPSHOT, hall.snapshot(ctx.db, ctx.cfg, ctx.now(), zone, ctx.announcer))
+            self._snapshot(zone)
             return
         for row in rows:
             if row["seq"] > self.rt.last_emitted:

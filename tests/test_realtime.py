@@ -136,6 +136,29 @@ def test_tracking_page_hears_its_turn(socketio, app, client, actors, issue):
     )
 
 
+def test_a_gap_too_long_to_replay_gets_a_whole_snapshot(
+    socketio, app, client, actors, issue, monkeypatch
+):
+    """Past RESYNC_MAX missed calls the board gets the state itself, queues included:
+    a snapshot without them would blank its waiting counts until the queues moved."""
+    import server.realtime
+
+    monkeypatch.setattr(server.realtime, "RESYNC_MAX", 3)
+    for _ in range(8):
+        issue("DD")
+    for _ in range(5):
+        _call(client, actors, 1)
+    board = _board(socketio, app, client, actors.board)
+    drain(board, NS_DISPLAY)
+    board.emit("resync", {"after": 0}, namespace=NS_DISPLAY)
+    events = drain(board, NS_DISPLAY)
+    assert [n for n, _ in events] == ["snapshot"]
+    snap = events[0][1]
+    assert snap["seq"] == 5 and max(snap["calls"], key=lambda c: c["seq"])["label"] == "1005"
+    assert next(s for s in snap["services"] if s["code"] == "DD")["waiting"] == 3
+    assert snap["queue_version"] > 0
+
+
 @pytest.mark.parametrize("payload", [None, {}, {"after": "x"}, {"after": -1}])
 def test_bad_resync_gets_an_error_not_a_crash(socketio, app, client, actors, payload):
     board = _board(socketio, app, client, actors.board)
