@@ -124,7 +124,7 @@ def create_app(
 
     register_web(app)
 
-    from .realtime import init_realtime
+    from .sockets import init_realtime
 
     context.realtime = init_realtime(app, async_mode=async_mode)
 

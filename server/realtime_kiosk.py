@@ -24,7 +24,8 @@ from .accounts import Identity, token_hash
 from .auth import socket_identity
 from .errors import MotcuaError
 from .protocol import EV_ERROR, EV_PRINT, EV_PRINT_STATUS, EV_PRINTER, NS_KIOSK, DeviceKind
-from .realtime import KioskNamespace, Realtime, kiosk_room
+from .realtime import Realtime, kiosk_room
+from .sockets import KioskNamespace
 
 log = logging.getLogger(__name__)
 
