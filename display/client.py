@@ -36,7 +36,8 @@ import requests
 import socketio
 
 from display.audio import AnnouncementQueue, AudioFetchError, QueueClosedError, SoundSource
-from display.state import BoardPayloadError, BoardState, Call, parse_call
+from display.payload import BoardPayloadError, Call, parse_call
+from display.state import BoardState
 from server.protocol import (
     EV_CALL,
     EV_COUNTER,

@@ -19,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from display.fonts import Color, fit_text, text_size, text_surface
-from display.state import BoardState, Counter, Service, age_seconds
+from display.payload import Counter, Service
+from display.state import BoardState, age_seconds
 from server.i18n import LANGS, t
 from server.protocol import CounterState, PauseReason
 

@@ -24,21 +24,28 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from server.protocol import CounterState
+from display.payload import (
+    BoardPayloadError,
+    Call,
+    Counter,
+    Service,
+    optional_int,
+    optional_str,
+    parse_call,
+    parse_counter,
+    parse_service,
+    require,
+)
 
 logger = logging.getLogger(__name__)
 
 RECENT_MAX = 8
 """How many calls the board remembers for its "recently called" list."""
-
-
-class BoardPayloadError(ValueError):
-    """An event payload lacks a field the board needs or has the wrong type."""
 
 
 class CallStatus(enum.Enum):
@@ -53,67 +60,6 @@ class CallStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Call:
-    seq: int
-    ticket_id: int | str | None
-    label: str
-    counter: int
-    counter_name: str
-    service: str
-    service_name: str
-    recall: bool
-    at: datetime
-    """When the server made the call (aware datetime)."""
-    text: str
-    audio_url: str | None
-    zone: str | None
-    prev_seq: int | None = None
-    """The seq of the call before this one on this board's stream (the server sends a
-    zone's calls only to that zone's boards, so global seqs skip).  None: ``seq - 1``."""
-    arrived_at: datetime | None = None
-    """When this board learnt of it live; None for calls that only came in a snapshot,
-    which the renderer shows without flashing."""
-
-
-@dataclass(frozen=True)
-class Serving:
-    label: str
-    status: str
-
-
-@dataclass(frozen=True)
-class Counter:
-    number: int
-    name: str
-    zone: str | None
-    services: tuple[str, ...]
-    state: str
-    pause_reason: str | None
-    serving: Serving | None
-
-    @property
-    def is_open(self) -> bool:
-        return self.state == CounterState.OPEN
-
-    @property
-    def is_paused(self) -> bool:
-        return self.state == CounterState.PAUSED
-
-
-@dataclass(frozen=True)
-class Service:
-    code: str
-    name_vi: str
-    name_en: str
-    open: bool
-    waiting: int
-    estimated_wait_min: int
-
-    def name(self, lang: str) -> str:
-        return self.name_en if lang == "en" and self.name_en else self.name_vi
-
-
-@dataclass(frozen=True)
 class CallOutcome:
     """What the client must do after feeding a call (or a tick) into the model."""
 
@@ -122,100 +68,6 @@ class CallOutcome:
     """Calls that became visible, oldest first: candidates for announcement."""
     resync_after: int | None = None
     """When set, emit ``resync {"after": resync_after}``."""
-
-
-def _require(payload: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    if not isinstance(payload, Mapping):
-        raise BoardPayloadError(f"expected an object, got {type(payload).__name__}")
-    if key not in payload:
-        raise BoardPayloadError(f"missing field {key!r}")
-    value = payload[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise BoardPayloadError(f"field {key!r} has the wrong type ({type(value).__name__})")
-    return value
-
-
-def _int(payload: Mapping[str, Any], key: str) -> int:
-    value = payload.get(key) or 0
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BoardPayloadError(f"field {key!r} must be a number, got {value!r}")
-    return int(value)
-
-
-def _optional_int(payload: Mapping[str, Any], key: str) -> int | None:
-    value = payload.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BoardPayloadError(f"field {key!r} must be an integer, got {value!r}")
-    return value
-
-
-def _optional_str(payload: Mapping[str, Any], key: str) -> str | None:
-    value = payload.get(key)
-    return None if value is None else str(value)
-
-
-def parse_call(payload: Mapping[str, Any], arrived_at: datetime | None = None) -> Call:
-    at_text = _require(payload, "at", str)
-    try:
-        at = datetime.fromisoformat(at_text)
-    except ValueError as exc:
-        raise BoardPayloadError(f"field 'at' is not ISO-8601: {at_text!r}") from exc
-    if at.tzinfo is None:
-        raise BoardPayloadError(f"field 'at' has no UTC offset: {at_text!r}")
-    counter = _require(payload, "counter", int)
-    return Call(
-        seq=_require(payload, "seq", int),
-        ticket_id=payload.get("ticket_id"),
-        label=str(_require(payload, "label", (str, int))),
-        counter=counter,
-        counter_name=str(payload.get("counter_name") or counter),
-        service=str(payload.get("service") or ""),
-        service_name=str(payload.get("service_name") or ""),
-        recall=bool(payload.get("recall", False)),
-        at=at,
-        text=str(payload.get("text") or ""),
-        audio_url=_optional_str(payload, "audio_url"),
-        zone=_optional_str(payload, "zone"),
-        prev_seq=_optional_int(payload, "prev_seq"),
-        arrived_at=arrived_at,
-    )
-
-
-def parse_counter(payload: Mapping[str, Any]) -> Counter:
-    serving_raw = payload.get("serving") if isinstance(payload, Mapping) else None
-    serving = None
-    if serving_raw is not None:
-        serving = Serving(
-            label=str(_require(serving_raw, "label", (str, int))),
-            status=str(serving_raw.get("status") or ""),
-        )
-    number = _require(payload, "number", int)
-    services = payload.get("services") or []
-    if not isinstance(services, Sequence) or isinstance(services, str):
-        raise BoardPayloadError("field 'services' must be a list")
-    return Counter(
-        number=number,
-        name=str(payload.get("name") or number),
-        zone=_optional_str(payload, "zone"),
-        services=tuple(str(code) for code in services),
-        state=str(_require(payload, "state", str)),
-        pause_reason=_optional_str(payload, "pause_reason"),
-        serving=serving,
-    )
-
-
-def parse_service(payload: Mapping[str, Any]) -> Service:
-    name_vi = str(_require(payload, "name_vi", str))
-    return Service(
-        code=str(_require(payload, "code", str)),
-        name_vi=name_vi,
-        name_en=str(payload.get("name_en") or name_vi),
-        open=bool(payload.get("open", True)),
-        waiting=_int(payload, "waiting"),
-        estimated_wait_min=_int(payload, "estimated_wait_min"),
-    )
 
 
 @dataclass
@@ -299,16 +151,16 @@ class BoardState:
         short network blip still voices the call made during it, while the calls of a
         long outage only appear in the list.
         """
-        seq = _require(payload, "seq", int)
+        seq = require(payload, "seq", int)
         raw_calls = payload.get("calls") or []
         calls = [parse_call(c) for c in raw_calls]
         counters = [parse_counter(c) for c in payload.get("counters") or []]
         services = [parse_service(s) for s in payload.get("services") or []]
-        queue_version = _optional_int(payload, "queue_version") or 0
+        queue_version = optional_int(payload, "queue_version") or 0
         reconnect = self._has_baseline
         previous_seq = self.last_seq
 
-        self.zone = _optional_str(payload, "zone")
+        self.zone = optional_str(payload, "zone")
         self.center = str(payload.get("center") or "")
         self.notice = str(payload.get("notice") or "")
         self._counters = {c.number: c for c in counters if self._in_zone(c.zone)}
@@ -386,8 +238,8 @@ class BoardState:
     def apply_queue(self, payload: Mapping[str, Any]) -> None:
         """A queue summary, unless the board already shows a newer one: a call's and a
         flush's summaries may arrive out of order (the server numbers them)."""
-        services = _require(payload, "services", list)
-        version = _optional_int(payload, "version")
+        services = require(payload, "services", list)
+        version = optional_int(payload, "version")
         if version is not None and version <= self._queue_version:
             logger.debug("ignoring queue summary %s (showing %s)", version, self._queue_version)
             return
@@ -396,7 +248,7 @@ class BoardState:
             self._queue_version = version
 
     def apply_counter(self, payload: Mapping[str, Any]) -> None:
-        counter = parse_counter(_require(payload, "counter", Mapping))
+        counter = parse_counter(require(payload, "counter", Mapping))
         counters = dict(self._counters)
         if self._in_zone(counter.zone):
             counters[counter.number] = counter
@@ -492,16 +344,8 @@ def age_seconds(call: Call, now: datetime) -> float:
 
 __all__ = [
     "RECENT_MAX",
-    "BoardPayloadError",
     "BoardState",
-    "Call",
     "CallOutcome",
     "CallStatus",
-    "Counter",
-    "Serving",
-    "Service",
     "age_seconds",
-    "parse_call",
-    "parse_counter",
-    "parse_service",
 ]

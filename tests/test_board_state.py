@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from display.state import BoardPayloadError, BoardState, CallStatus
+from display.payload import BoardPayloadError
+from display.state import BoardState, CallStatus
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 23, 9, 30, 0, tzinfo=TZ)
