@@ -16,8 +16,9 @@ from typing import Any
 from . import estimates, hours
 from .clock import business_day, iso
 from .config import Config
+from .counters import counter_or_404
 from .errors import BadRequest, Conflict, NotFound
-from .protocol import AT_COUNTER, CounterState, PauseReason, TicketAction, TicketStatus
+from .protocol import AT_COUNTER, CounterState, TicketAction, TicketStatus
 from .store import Database, catalog
 from .store import tickets as store
 
@@ -58,13 +59,6 @@ def _service_or_404(conn: sqlite3.Connection, code: Any) -> dict[str, Any]:
     if svc is None or not svc["active"]:
         raise _unknown_service(code)
     return svc
-
-
-def _counter_or_404(conn: sqlite3.Connection, number: int) -> dict[str, Any]:
-    c = catalog.counter(conn, number)
-    if c is None:
-        raise NotFound(f"Không có quầy số {number}.", code="unknown_counter")
-    return c
 
 
 def _ticket_or_404(conn: sqlite3.Connection, ticket_id: int) -> dict[str, Any]:
@@ -228,7 +222,7 @@ def call_next(
     at = iso(now)
     day = business_day(now, cfg.tz).isoformat()
     with db.write() as conn:
-        counter = _counter_or_404(conn, counter_number)
+        counter = counter_or_404(conn, counter_number)
         _require_open(counter)
         finished = _close_current(conn, counter_number, at, actor)
         services = counter["services"]
@@ -263,7 +257,7 @@ def recall(
 ) -> CallResult:
     at = iso(now)
     with db.write() as conn:
-        counter = _counter_or_404(conn, counter_number)
+        counter = counter_or_404(conn, counter_number)
         t = store.at_counter(conn, counter_number)
         if t is None:
             raise Conflict(f"{counter['name']} chưa gọi số nào.", code="nothing_to_recall")
@@ -300,7 +294,7 @@ def call_label(
     at = iso(now)
     day = business_day(now, cfg.tz).isoformat()
     with db.write() as conn:
-        counter = _counter_or_404(conn, counter_number)
+        counter = counter_or_404(conn, counter_number)
         _require_open(counter)
         found = store.ticket_by_label(conn, day, label.strip(), counter["services"])
         if not found:
@@ -426,7 +420,7 @@ def transfer(
         if to_counter is not None:
             if not isinstance(to_counter, int) or isinstance(to_counter, bool):
                 raise BadRequest("Số quầy phải là số nguyên.", code="bad_transfer_target")
-            target = _counter_or_404(conn, to_counter)
+            target = counter_or_404(conn, to_counter)
             if target["number"] == t["counter"]:
                 raise Conflict("Không thể chuyển sang chính quầy này.", code="same_counter")
             if not target["services"]:
@@ -467,64 +461,3 @@ def transfer(
             started_at=None,
             recall_count=0,
         )
-
-
-# --- counters -----------------------------------------------------------------------------
-
-
-def pause(
-    db: Database, cfg: Config, counter_number: int, reason: Any, actor: str | None, now: datetime
-) -> dict[str, Any]:
-    if reason not in {str(r) for r in PauseReason}:
-        raise BadRequest(
-            f"Lý do tạm nghỉ không hợp lệ: {reason!r} (chọn: {', '.join(r.value for r in PauseReason)}).",
-            code="bad_pause_reason",
-        )
-    with db.write() as conn:
-        c = _counter_or_404(conn, counter_number)
-        if c["state"] != CounterState.OPEN:
-            raise Conflict(
-                f"{c['name']} không ở trạng thái đang mở.",
-                code="counter_not_open",
-                state=c["state"],
-            )
-        if store.at_counter(conn, counter_number):
-            raise Conflict(
-                "Hãy hoàn thành hoặc chuyển công dân đang phục vụ trước khi tạm nghỉ.",
-                code="counter_busy",
-            )
-        catalog.set_counter_state(
-            conn, counter_number, str(CounterState.PAUSED), reason, iso(now), actor
-        )
-        return _counter_or_404(conn, counter_number)
-
-
-def resume(
-    db: Database, cfg: Config, counter_number: int, actor: str | None, now: datetime
-) -> dict[str, Any]:
-    with db.write() as conn:
-        c = _counter_or_404(conn, counter_number)
-        if c["state"] == CounterState.OPEN:
-            raise Conflict(f"{c['name']} đang mở.", code="counter_already_open")
-        catalog.set_counter_state(
-            conn, counter_number, str(CounterState.OPEN), None, iso(now), actor
-        )
-        return _counter_or_404(conn, counter_number)
-
-
-def close_counter(
-    db: Database, cfg: Config, counter_number: int, actor: str | None, now: datetime
-) -> dict[str, Any]:
-    with db.write() as conn:
-        c = _counter_or_404(conn, counter_number)
-        if c["state"] == CounterState.CLOSED:
-            raise Conflict(f"{c['name']} đã đóng.", code="counter_already_closed")
-        if store.at_counter(conn, counter_number):
-            raise Conflict(
-                "Hãy hoàn thành hoặc chuyển công dân đang phục vụ trước khi đóng quầy.",
-                code="counter_busy",
-            )
-        catalog.set_counter_state(
-            conn, counter_number, str(CounterState.CLOSED), None, iso(now), actor
-        )
-        return _counter_or_404(conn, counter_number)

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis.stateful import RuleBasedStateMachine
 
 from server import config as config_mod
-from server import tickets
+from server import counters
 from server.errors import MotcuaError
 from server.seed import apply_config
 from server.store import Database, migrate
@@ -50,6 +50,6 @@ class HallDay(RuleBasedStateMachine):
 
     def pause_or_resume(self, counter: int, pause: bool) -> None:
         if pause:
-            self.attempt(tickets.pause, self.db, CFG, counter, "break", "s", self.now)
+            self.attempt(counters.pause, self.db, CFG, counter, "break", "s", self.now)
         else:
-            self.attempt(tickets.resume, self.db, CFG, counter, "s", self.now)
+            self.attempt(counters.resume, self.db, CFG, counter, "s", self.now)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from server import tickets
+from server import counters, tickets
 from server.errors import BadRequest, Conflict, NotFound
 from server.store import tickets as store
 from tests.conftest import TZ
@@ -299,17 +299,17 @@ def test_call_specific_label(ctx):
 def test_pause_refuses_calls_and_resume_restores(ctx):
     db, cfg, now = ctx.db, ctx.cfg, ctx.now()
     tickets.issue(db, cfg, service="DD", now=now)
-    c = tickets.pause(db, cfg, 1, "break", "s", now)
+    c = counters.pause(db, cfg, 1, "break", "s", now)
     assert (c["state"], c["pause_reason"]) == ("paused", "break")
     with pytest.raises(Conflict) as e:
         tickets.call_next(db, cfg, 1, "s", now)
     assert e.value.code == "counter_not_open"
     with pytest.raises(BadRequest):
-        tickets.pause(db, cfg, 2, "nap", "s", now)
-    tickets.resume(db, cfg, 1, "s", now)
+        counters.pause(db, cfg, 2, "nap", "s", now)
+    counters.resume(db, cfg, 1, "s", now)
     assert tickets.call_next(db, cfg, 1, "s", now) is not None
     with pytest.raises(Conflict) as e:
-        tickets.pause(db, cfg, 1, "meeting", "s", now)
+        counters.pause(db, cfg, 1, "meeting", "s", now)
     assert e.value.code == "counter_busy"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
+from .. import counters as counter_state
 from .. import hall
 from .. import tickets as domain
 from ..app import ctx
@@ -84,7 +85,9 @@ def pause(number: int):
     data = json_body()
     name = _staff_at(number)
     c = ctx()
-    return _counter_changed(domain.pause(c.db, c.cfg, number, data.get("reason"), name, c.now()))
+    return _counter_changed(
+        counter_state.pause(c.db, c.cfg, number, data.get("reason"), name, c.now())
+    )
 
 
 @api.post("/counters/<int:number>/resume")
@@ -92,7 +95,7 @@ def pause(number: int):
 def resume(number: int):
     name = _staff_at(number)
     c = ctx()
-    return _counter_changed(domain.resume(c.db, c.cfg, number, name, c.now()))
+    return _counter_changed(counter_state.resume(c.db, c.cfg, number, name, c.now()))
 
 
 @api.post("/counters/<int:number>/close")
@@ -100,4 +103,4 @@ def resume(number: int):
 def close(number: int):
     name = _staff_at(number)
     c = ctx()
-    return _counter_changed(domain.close_counter(c.db, c.cfg, number, name, c.now()))
+    return _counter_changed(counter_state.close_counter(c.db, c.cfg, number, name, c.now()))
