@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from benchmarks import _server
-from benchmarks.crash import Outcome, Plan, check, scenario
+from benchmarks._crashcheck import check
+from benchmarks.crash import Outcome, Plan, scenario
 from server.notify.worker import INTERRUPTED
 
 SMALL = Plan(
