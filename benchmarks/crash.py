@@ -55,7 +55,8 @@ from server.store import Database
 
 from ._crashcheck import Row, rows
 from ._load import AsyncConn
-from ._server import HOST, Agent, OtherLoad, Server, SmsSink, boost, sample_dossier
+from ._peers import Agent, SmsSink
+from ._server import HOST, OtherLoad, Server, boost, sample_dossier
 from ._sio import Followers, Tracker
 from .hammer import check_calls
 from .http_issue import SERVICES, check_numbers
