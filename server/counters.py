@@ -42,15 +42,8 @@ def pause(
                 code="counter_not_open",
                 state=c["state"],
             )
-        if store.at_counter(conn, counter_number):
-            raise Conflict(
-                "Hãy hoàn thành hoặc chuyển công dân đang phục vụ trước khi tạm nghỉ.",
-                code="counter_busy",
-            )
-        catalog.set_counter_state(
-            conn, counter_number, str(CounterState.PAUSED), reason, iso(now), actor
-        )
-        return counter_or_404(conn, counter_number)
+        _nobody_at(conn, counter_number, "tạm nghỉ")
+        return _set_state(conn, counter_number, CounterState.PAUSED, reason, now, actor)
 
 
 def resume(
@@ -60,10 +53,7 @@ def resume(
         c = counter_or_404(conn, counter_number)
         if c["state"] == CounterState.OPEN:
             raise Conflict(f"{c['name']} đang mở.", code="counter_already_open")
-        catalog.set_counter_state(
-            conn, counter_number, str(CounterState.OPEN), None, iso(now), actor
-        )
-        return counter_or_404(conn, counter_number)
+        return _set_state(conn, counter_number, CounterState.OPEN, None, now, actor)
 
 
 def close_counter(
@@ -73,12 +63,25 @@ def close_counter(
         c = counter_or_404(conn, counter_number)
         if c["state"] == CounterState.CLOSED:
             raise Conflict(f"{c['name']} đã đóng.", code="counter_already_closed")
-        if store.at_counter(conn, counter_number):
-            raise Conflict(
-                "Hãy hoàn thành hoặc chuyển công dân đang phục vụ trước khi đóng quầy.",
-                code="counter_busy",
-            )
-        catalog.set_counter_state(
-            conn, counter_number, str(CounterState.CLOSED), None, iso(now), actor
+        _nobody_at(conn, counter_number, "đóng quầy")
+        return _set_state(conn, counter_number, CounterState.CLOSED, None, now, actor)
+
+
+def _nobody_at(conn: sqlite3.Connection, number: int, doing: str) -> None:
+    if store.at_counter(conn, number):
+        raise Conflict(
+            f"Hãy hoàn thành hoặc chuyển công dân đang phục vụ trước khi {doing}.",
+            code="counter_busy",
         )
-        return counter_or_404(conn, counter_number)
+
+
+def _set_state(
+    conn: sqlite3.Connection,
+    number: int,
+    state: CounterState,
+    reason: str | None,
+    now: datetime,
+    actor: str | None,
+) -> dict[str, Any]:
+    catalog.set_counter_state(conn, number, str(state), reason, iso(now), actor)
+    return counter_or_404(conn, number)
