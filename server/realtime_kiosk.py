@@ -248,7 +248,7 @@ class KioskHub:
 
 
 class KioskPrintNamespace(KioskNamespace):
-    """The /kiosk stub of server.realtime plus agents, print jobs and heartbeats."""
+    """The base /kiosk namespace (server.sockets) plus agents, print jobs and heartbeats."""
 
     hub: KioskHub
 
@@ -285,7 +285,7 @@ class KioskPrintNamespace(KioskNamespace):
 
 
 def install_kiosk(app: Flask, rt: Realtime) -> KioskHub:
-    """Replace the /kiosk stub handler with the printing one; called by init_realtime."""
+    """Replace the base /kiosk handler with the printing one; called by init_realtime."""
     kiosk_hub = KioskHub(rt)
     handler = KioskPrintNamespace(NS_KIOSK)
     handler.rt = rt
