@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server import accounts
+from server import accounts, counters
 from server import tickets as q
 from server.store import accounts as account_store
 
@@ -74,7 +74,7 @@ def build_day(db, cfg) -> Day:
     q.start(db, cfg, T["C"]["id"], "staff3", at(9, 13))
     issue("F", "HT", at(9, 15))
     q.transfer(db, cfg, T["C"]["id"], to_service="DD", actor="staff3", now=at(9, 18))
-    q.pause(db, cfg, 3, "break", "staff3", at(9, 19))
+    counters.pause(db, cfg, 3, "break", "staff3", at(9, 19))
     q.finish(db, cfg, T["A"]["id"], "staff1", at(9, 20))
     assert called(1, at(9, 21))["id"] == T["B"]["id"]
     q.start(db, cfg, T["B"]["id"], "staff1", at(9, 22))
@@ -84,12 +84,12 @@ def build_day(db, cfg) -> Day:
     q.cancel(db, cfg, T["E"]["id"], "boss", at(9, 30))
     assert called(1, at(9, 31))["id"] == T["D"]["id"]
     q.start(db, cfg, T["D"]["id"], "staff1", at(9, 32))
-    q.resume(db, cfg, 3, "staff3", at(9, 34))
+    counters.resume(db, cfg, 3, "staff3", at(9, 34))
     assert called(3, at(9, 35))["id"] == T["F"]["id"]
     q.finish(db, cfg, T["C"]["id"], "staff2", at(9, 40))
     q.no_show(db, cfg, T["F"]["id"], "staff3", at(9, 40))
     issue("G", "DD", at(9, 45))
-    q.pause(db, cfg, 2, "meeting", "staff2", at(9, 45))
+    counters.pause(db, cfg, 2, "meeting", "staff2", at(9, 45))
     q.finish(db, cfg, T["D"]["id"], "staff1", at(9, 51))
     return Day(T, at(10, 0))
 
