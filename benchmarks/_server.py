@@ -78,8 +78,9 @@ def boost() -> bool:
 PIN = os.environ.get("BENCH_PIN", "1") != "0"
 
 
-def cpu_split() -> tuple[set[int], set[int]] | None:
-    """(the server's CPU, the clients' CPUs), or None when pinning is off or there is one CPU.
+def cpu_split() -> tuple[set[int] | None, set[int] | None]:
+    """(the server's CPUs, the clients' CPUs); (None, None) when pinning is off or there
+    is one CPU.
 
     Boards are other machines in a hall; here they share the server's two cores.  Left
     to the scheduler, a board process woken by the first frames of a call runs on the
@@ -88,15 +89,18 @@ def cpu_split() -> tuple[set[int], set[int]] | None:
     the server on one CPU and every client on the others, the server's CPU is its own."""
     cpus = sorted(os.sched_getaffinity(0))
     if not PIN or len(cpus) < 2:
-        return None
+        return None, None
     return {cpus[0]}, set(cpus[1:])
 
 
-def pin_note(split: tuple[set[int], set[int]] | None) -> str:
-    if split is None:
+def pin_note(server: set[int] | None, clients: set[int] | None) -> str:
+    if server is None or clients is None:
         return "not pinned"
-    server, clients = (",".join(map(str, sorted(c))) for c in split)
-    return f"server on CPU {server}, clients on CPU {clients}"
+    return f"server on CPU {_cpus(server)}, clients on CPU {_cpus(clients)}"
+
+
+def _cpus(cpus: set[int]) -> str:
+    return ",".join(map(str, sorted(cpus)))
 
 
 @contextlib.contextmanager

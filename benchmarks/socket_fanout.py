@@ -260,8 +260,7 @@ def _ms(values: list[float], p: float) -> str:
 def run() -> list[Row]:
     rows: list[Row] = []
     boost()
-    split = cpu_split()
-    server_cpus, client_cpus = split or (None, None)
+    server_cpus, client_cpus = cpu_split()
     with (
         Server(counters=COUNTERS, every_service=True, cpus=server_cpus) as srv,
         confined(client_cpus),
@@ -357,7 +356,7 @@ def run() -> list[Row]:
                     f"server RSS, {max(SIZES)} boards connected",
                     f"{rss_at_500:.0f} MB",
                     "≤ 200 MB",
-                    f"gunicorn worker; {CONFIG_NOTE}; {pin_note(split)}",
+                    f"gunicorn worker; {CONFIG_NOTE}; {pin_note(server_cpus, client_cpus)}",
                 )
             )
         finally:

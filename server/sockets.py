@@ -18,6 +18,7 @@ from .auth import socket_identity
 from .printjobs import record_seen
 from .protocol import (
     EV_CALL,
+    EV_ERROR,
     EV_QUEUE,
     EV_RATE,
     EV_SNAPSHOT,
@@ -99,7 +100,9 @@ class DisplayNamespace(_Base):
         zone = who.zone if who and who.kind == "device" else None
         after = data.get("after") if isinstance(data, dict) else None
         if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
-            emit("error", {"error": {"code": "bad_resync", "message": "resync needs {after: seq}"}})
+            emit(
+                EV_ERROR, {"error": {"code": "bad_resync", "message": "resync needs {after: seq}"}}
+            )
             return
         ctx = self.rt.ctx
         with ctx.db.read() as conn:
