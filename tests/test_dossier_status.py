@@ -74,7 +74,7 @@ def test_sample_of_forbidden_moves():
 def test_final_statuses_and_the_clock():
     assert {s for s in S if is_final(s)} == {S.NOT_ACCEPTED, S.WITHDRAWN, S.STOPPED, S.RETURNED}
     assert {s for s in S if clock_paused(s)} == {S.SUPPLEMENT_REQUESTED, S.FEES_DUE}
-    assert {s for s in S if clock_running(s)} == {S.RECEIVED, S.IN_PROGRESS}
+    assert {s for s in S if clock_running(s)} == {S.RECEIVED, S.IN_PROGRESS, S.TRANSFERRED}
     assert not clock_paused(S.RESOLVED) and not clock_running(S.RESOLVED)
 
 

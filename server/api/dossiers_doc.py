@@ -22,7 +22,8 @@ TIME = {"type": ["string", "null"], "description": "ISO 8601, or dd/mm/yyyy hh:m
 STATUS = {
     "type": "string",
     "description": "a status code (registered, received, in_progress, supplement_requested, "
-    "fees_due, not_accepted, withdrawn, stopped, resolved, returned) or its Vietnamese label",
+    "fees_due, transferred, not_accepted, withdrawn, stopped, resolved, returned) or its "
+    "Vietnamese label",
 }
 
 

@@ -33,6 +33,7 @@ class DossierStatus(StrEnum):
     IN_PROGRESS = "in_progress"  # Đang xử lý: with the department
     SUPPLEMENT_REQUESTED = "supplement_requested"  # Yêu cầu bổ sung hồ sơ
     FEES_DUE = "fees_due"  # Yêu cầu thực hiện nghĩa vụ tài chính
+    TRANSFERRED = "transferred"  # Đã chuyển liên thông: sent on to another agency
     WITHDRAWN = "withdrawn"  # Công dân rút hồ sơ
     STOPPED = "stopped"  # Dừng xử lý: refused or abandoned after reception
     RESOLVED = "resolved"  # Đã có kết quả / đã xử lý xong: waiting for the citizen
@@ -56,20 +57,36 @@ S = DossierStatus
 #:   dossier was never received; the citizen may withdraw.
 #: - fees_due: paid → work continues, or the result follows at once (land registration
 #:   issues the certificate once the tax is paid); unpaid → stopped; or withdrawn.
+#: - transferred (đã chuyển liên thông): an inter-agency procedure (e.g. birth
+#:   registration + health insurance card, land + tax) sent on to the next agency; that
+#:   agency's work is still the same dossier's, so it may come back to work here, ask
+#:   for a supplement or fees, resolve, or stop, and the citizen may withdraw.  Sent on
+#:   from reception, from work, or once a requested supplement arrives.
 #: - resolved → returned when the citizen collects the result (or it is posted).
 #: - not_accepted, withdrawn, stopped, returned are final.
 ALLOWED: dict[DossierStatus, frozenset[DossierStatus]] = {
     S.REGISTERED: frozenset({S.RECEIVED, S.NOT_ACCEPTED, S.SUPPLEMENT_REQUESTED, S.WITHDRAWN}),
     S.RECEIVED: frozenset(
-        {S.IN_PROGRESS, S.SUPPLEMENT_REQUESTED, S.FEES_DUE, S.RESOLVED, S.WITHDRAWN, S.STOPPED}
+        {
+            S.IN_PROGRESS,
+            S.SUPPLEMENT_REQUESTED,
+            S.FEES_DUE,
+            S.TRANSFERRED,
+            S.RESOLVED,
+            S.WITHDRAWN,
+            S.STOPPED,
+        }
     ),
     S.IN_PROGRESS: frozenset(
-        {S.SUPPLEMENT_REQUESTED, S.FEES_DUE, S.RESOLVED, S.WITHDRAWN, S.STOPPED}
+        {S.SUPPLEMENT_REQUESTED, S.FEES_DUE, S.TRANSFERRED, S.RESOLVED, S.WITHDRAWN, S.STOPPED}
     ),
     S.SUPPLEMENT_REQUESTED: frozenset(
-        {S.IN_PROGRESS, S.RECEIVED, S.NOT_ACCEPTED, S.WITHDRAWN, S.STOPPED}
+        {S.IN_PROGRESS, S.RECEIVED, S.TRANSFERRED, S.NOT_ACCEPTED, S.WITHDRAWN, S.STOPPED}
     ),
     S.FEES_DUE: frozenset({S.IN_PROGRESS, S.RESOLVED, S.WITHDRAWN, S.STOPPED}),
+    S.TRANSFERRED: frozenset(
+        {S.IN_PROGRESS, S.SUPPLEMENT_REQUESTED, S.FEES_DUE, S.RESOLVED, S.WITHDRAWN, S.STOPPED}
+    ),
     S.RESOLVED: frozenset({S.RETURNED}),
     S.NOT_ACCEPTED: frozenset(),
     S.WITHDRAWN: frozenset(),
@@ -82,8 +99,9 @@ ALLOWED: dict[DossierStatus, frozenset[DossierStatus]] = {
 #: payment of fees and taxes (land and construction rules exclude the time for
 #: financial obligations from the processing time).
 PAUSED = frozenset({S.SUPPLEMENT_REQUESTED, S.FEES_DUE})
-#: The clock runs while the administration holds the dossier.
-RUNNING = frozenset({S.RECEIVED, S.IN_PROGRESS})
+#: The clock runs while the administration holds the dossier — this agency or, after
+#: a transfer, the next one (an inter-agency procedure has one time limit in total).
+RUNNING = frozenset({S.RECEIVED, S.IN_PROGRESS, S.TRANSFERRED})
 
 
 class InvalidDossierTransition(Conflict):
@@ -175,6 +193,13 @@ _STATUS_ALIASES: dict[DossierStatus, tuple[str, ...]] = {
         "Nghĩa vụ tài chính",
         "Chờ thực hiện nghĩa vụ tài chính",
         "fees",
+    ),
+    S.TRANSFERRED: (
+        "Chuyển liên thông",
+        "Đã chuyển xử lý liên thông",
+        "Liên thông",
+        "Chuyển cơ quan khác",
+        "transferred to another agency",
     ),
     S.WITHDRAWN: ("Công dân yêu cầu rút hồ sơ", "Rút hồ sơ", "cancelled"),
     S.STOPPED: ("Dừng giải quyết", "Từ chối giải quyết"),

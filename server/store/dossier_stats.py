@@ -126,7 +126,14 @@ def names(conn: sqlite3.Connection, group: str | None) -> dict[str, str]:
     return {}
 
 
-ACTIVE_STATUSES = ("registered", "received", "in_progress", "supplement_requested", "fees_due")
+ACTIVE_STATUSES = (
+    "registered",
+    "received",
+    "in_progress",
+    "supplement_requested",
+    "fees_due",
+    "transferred",
+)
 
 
 def watch_candidates(
