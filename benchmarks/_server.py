@@ -234,9 +234,12 @@ class Server:
         env: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
         cpus: set[int] | None = None,
+        motcua: str = MOTCUA,
     ) -> None:
-        """`cpus`: the CPUs `motcua serve` (master, worker and their threads) may run on."""
+        """`cpus`: the CPUs `motcua serve` (master, worker and their threads) may run on;
+        `motcua`: the command to run (another install's, e.g. tests/test_install.py's)."""
         self.cpus = cpus
+        self.motcua = motcua
         self.tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
         self.data = self.tmp / "data"
         self.config = bench_config(
@@ -251,7 +254,7 @@ class Server:
     # --- the CLI ------------------------------------------------------------------------
     def cli(self, *args: str, stdin: str | None = None) -> str:
         out = subprocess.run(
-            [MOTCUA, *args, "--config", str(self.config), "--data-dir", str(self.data)],
+            [self.motcua, *args, "--config", str(self.config), "--data-dir", str(self.data)],
             input=stdin.encode() if stdin is not None else None,
             capture_output=True,
             env=self.env,
@@ -276,7 +279,7 @@ class Server:
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             [
-                MOTCUA,
+                self.motcua,
                 "serve",
                 "--host",
                 HOST,
