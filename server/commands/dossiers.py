@@ -1,6 +1,7 @@
 """Dossier commands: departments' API keys, file import/export, the SMS sender.
 
     motcua apikey add STP --name "Sở Tư pháp" [--scopes dossiers:read,dossiers:write]
+        [--agency 000.00.06.H56 …]
     motcua import-dossiers ho-so.csv [--dry-run] [--policy all-or-nothing|skip-bad]
     motcua export-dossiers --format xlsx --output ho-so.xlsx
     motcua import-procedures thu-tuc.xlsx
@@ -58,16 +59,30 @@ def apikey() -> None:
 )
 @click.option("--name", default=None, help="The department's name (creates or renames it).")
 @click.option("--note", default=None, help="What the key is for (shown in `apikey list`).")
+@click.option(
+    "--agency",
+    "agencies",
+    multiple=True,
+    help="An agency code the department issues dossier codes under (e.g. 000.00.06.H56); "
+    "repeatable. Codes with a registered agency can only be written by its department.",
+)
 @db_options
 @domain_errors
-def apikey_add(department, scopes, name, note, cfg, config_path, data_dir) -> None:
+def apikey_add(department, scopes, name, note, agencies, cfg, config_path, data_dir) -> None:
     from ..dossiers.apikeys import add_key, parse_scopes
 
     db = open_database(cfg, data_dir)
     key_id, secret = add_key(
-        db, department, Clock().now(), scopes=parse_scopes(scopes), name=name, note=note
+        db,
+        department,
+        Clock().now(),
+        scopes=parse_scopes(scopes),
+        name=name,
+        note=note,
+        agencies=agencies,
     )
-    _say(f"created API key #{key_id} for {department.upper()} ({scopes})")
+    owned = f"; agencies {', '.join(a.strip().upper() for a in agencies)}" if agencies else ""
+    _say(f"created API key #{key_id} for {department.upper()} ({scopes}{owned})")
     click.echo(secret)
 
 
@@ -79,7 +94,8 @@ def apikey_list(cfg, config_path, data_dir) -> None:
     for k in list_keys(open_database(cfg, data_dir)):
         state = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"
         click.echo(
-            f"#{k['id']}\t{k['department']}\t{','.join(k['scopes'])}\t{state}\t{k['note'] or ''}"
+            f"#{k['id']}\t{k['department']}\t{','.join(k['scopes'])}\t{state}\t"
+            f"{','.join(k['agencies'])}\t{k['note'] or ''}"
         )
 
 

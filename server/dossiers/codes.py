@@ -22,7 +22,10 @@ log = logging.getLogger(__name__)
 #: One-stop codes are ~25 characters; 64 leaves room for departments' own formats.
 MAX_CODE_LENGTH = 64
 #: {agency code}-{yyMMdd}-{4-digit sequence}, e.g. 000.00.06.H56-231027-0361.
-_ONESTOP = re.compile(r"^[0-9A-Z]+(?:\.[0-9A-Z]+)*-(\d{6})-\d{4}$")
+_ONESTOP = re.compile(r"^([0-9A-Z]+(?:\.[0-9A-Z]+)*)-(\d{6})-\d{4}$")
+#: An agency code alone (the part before the date), as registered for a department.
+_AGENCY = re.compile(r"^[0-9A-Z]+(?:\.[0-9A-Z]+)*$")
+MAX_AGENCY_LENGTH = 40
 PHONE_VISIBLE_DIGITS = 3
 
 
@@ -64,10 +67,29 @@ def looks_like_onestop(code: str) -> bool:
     if match is None:
         return False
     try:
-        datetime.strptime(match[1], "%y%m%d")
+        datetime.strptime(match[2], "%y%m%d")
     except ValueError:
         return False
     return True
+
+
+def agency_of(code: str) -> str | None:
+    """The agency prefix of a (normalised) one-stop code ("000.00.06.H56" of
+    "000.00.06.H56-231027-0361"); None for a code in another format."""
+    match = _ONESTOP.match(code)
+    return match[1] if match else None
+
+
+def normalize_agency(raw: str) -> str:
+    """An agency code as registered: trimmed, upper case, dotted groups of letters and
+    digits (the prefix of the one-stop code format)."""
+    agency = raw.strip().upper() if isinstance(raw, str) else ""
+    if not agency or len(agency) > MAX_AGENCY_LENGTH or not _AGENCY.match(agency):
+        raise BadRequest(
+            t("dossier.error.bad_agency", "vi", agency=raw, max=MAX_AGENCY_LENGTH),
+            code="bad_agency",
+        )
+    return agency
 
 
 def mask_name(full_name: str) -> str:

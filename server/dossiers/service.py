@@ -24,7 +24,7 @@ from typing import Any
 from server.clock import iso
 from server.config import Config
 from server.dossiers import settings as dsettings
-from server.dossiers.codes import normalize_code
+from server.dossiers.codes import agency_of, normalize_code
 from server.dossiers.corrections import correct_status
 from server.dossiers.inputs import DossierFields, EventInput
 from server.dossiers.links import link_codes
@@ -189,9 +189,47 @@ def _limits(
     return None, None
 
 
+def _check_agency(tx: Tx, code: str, department: str) -> None:
+    """A one-stop code's agency prefix must be the dossier's department's: a code from an
+    agency registered to another department is theirs (403), and a department that
+    registered its agencies writes only codes with one of them.  Codes in other formats,
+    and departments with no agency registered, are not checked (older keys keep working
+    but still cannot take a registered agency's codes)."""
+    agency = agency_of(code)
+    if agency is None:
+        return
+    owner = tx.agency_owner(agency)
+    if owner is not None and owner != department:
+        raise Forbidden(
+            t(
+                "dossier.error.other_agency",
+                "vi",
+                code=code,
+                agency=agency,
+                owner=owner,
+                department=department,
+            ),
+            code="other_agency",
+        )
+    own = tx.agencies(department)
+    if owner is None and own:
+        raise Forbidden(
+            t(
+                "dossier.error.foreign_agency",
+                "vi",
+                code=code,
+                agency=agency,
+                department=department,
+                own=", ".join(own),
+            ),
+            code="other_agency",
+        )
+
+
 # --- create / update (sync) ------------------------------------------------------------
 def _create(tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: str | None):
     p, dep = _procedure(tx, f, f.department, scope)
+    _check_agency(tx, code, dep)
     target = ev.status if ev and ev.status else S.RECEIVED
     if ev is not None and ev.kind == "delay":
         raise Conflict(t("dossier.error.delay_new", "vi"), code="delay_not_allowed")

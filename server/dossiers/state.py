@@ -23,6 +23,7 @@ from server.dossiers.status import PAUSED, DossierStatus
 from server.errors import BadRequest, NotFound
 from server.i18n import t
 from server.notify import outbox
+from server.store import dossier_keys as key_store
 from server.store import dossiers as store
 
 S = DossierStatus
@@ -64,6 +65,22 @@ class Tx:
         if key not in self.cache:
             self.cache[key] = store.procedure(self.conn, code)
         return self.cache[key]
+
+    def agency_owner(self, agency: str) -> str | None:
+        key = ("agency", agency)
+        if key not in self.cache:
+            owner = key_store.agency_owner(self.conn, agency)
+            self.cache[key] = {"department": owner} if owner else None
+        hit = self.cache[key]
+        return hit["department"] if hit else None
+
+    def agencies(self, department: str) -> list[str]:
+        key = ("agencies", department)
+        if key not in self.cache:
+            owned = key_store.agencies(self.conn, department).get(department, [])
+            self.cache[key] = {"agencies": owned}
+        hit = self.cache[key]
+        return list(hit["agencies"]) if hit else []
 
     def forget(self, kind: str, code: str) -> None:
         self.cache.pop((kind, code), None)
