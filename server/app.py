@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from werkzeug.routing import IntegerConverter
 
 from . import config as config_mod
+from . import datadir
 from .clock import Clock
 from .config import Config
 from .ratelimit import RateLimiter
@@ -62,8 +63,7 @@ def _secret_key(data_dir: Path, cfg: Config) -> str:
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    datadir.write_private(path, key.encode())
     return key
 
 
@@ -77,8 +77,7 @@ def create_app(
     seed: bool = True,
 ) -> Flask:
     cfg = config if isinstance(config, Config) else config_mod.load(config)
-    data = Path(data_dir)
-    data.mkdir(parents=True, exist_ok=True)
+    data = datadir.prepare(Path(data_dir))  # 0700, files 0600 (see server.datadir)
     db = Database(data / "motcua.sqlite3")
     migrate(db)
     clk = clock or Clock()

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import accounts
+from . import accounts, datadir
 from . import config as config_mod
 from .clock import Clock
 from .errors import MotcuaError
@@ -45,6 +45,7 @@ def db_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(fn)
     def inner(*args: Any, config_path: str, data_dir: str, **kwargs: Any) -> Any:
+        datadir.restrict_umask()  # what the command writes is the server account's alone
         try:
             cfg = config_mod.load(config_path)
         except config_mod.ConfigError as exc:
@@ -58,7 +59,7 @@ def open_database(cfg: config_mod.Config, data_dir: Path):
     from .seed import seed_if_empty
     from .store import Database, migrate
 
-    data_dir.mkdir(parents=True, exist_ok=True)
+    datadir.prepare(data_dir)
     db = Database(data_dir / "motcua.sqlite3")
     migrate(db)
     seed_if_empty(db, cfg, Clock().now())

@@ -20,6 +20,7 @@ from typing import Any
 
 from server.clock import iso
 from server.config import Config
+from server.datadir import DIR_MODE, write_private
 from server.dossiers.importer import run_import
 from server.dossiers.notices import strip_diacritics
 from server.errors import BadRequest, MotcuaError
@@ -50,11 +51,11 @@ def store_upload(data_dir: Path, name: str | None, raw: bytes, now: datetime) ->
     if not clean.lower().endswith(ALLOWED_SUFFIXES):
         raise BadRequest("Chỉ nhận tệp .csv hoặc .xlsx.", code="bad_file_type")
     folder = (data_dir / "imports").resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     path = (folder / f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}-{clean}").resolve()
     if path.parent != folder:
         raise BadRequest("Tên tệp không hợp lệ.", code="bad_file_name")
-    path.write_bytes(raw)
+    write_private(path, raw)  # citizens' names and phones: 0600
     return path
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import requests
 
+from server.datadir import DIR_MODE, open_private_append
 from server.notify.config import HttpSettings, SmsSettings
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,8 @@ class FileGateway:
         )
         try:
             with self._lock:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as fh:
+                self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+                with open_private_append(self.path) as fh:  # phones and texts: 0600
                     fh.write(line + "\n")
         except OSError as exc:
             return SendResult(False, retry=True, error=f"cannot write {self.path}: {exc}")

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from ..datadir import create_private, private
 from .db import Database
 
 
@@ -20,6 +21,7 @@ def backup(db: Database, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".partial")
     tmp.unlink(missing_ok=True)
+    create_private(tmp)  # a copy of the same personal data: 0600
     dest = sqlite3.connect(tmp)
     try:
         with db.connection() as conn:
@@ -68,6 +70,8 @@ def restore(source: Path, db_path: Path) -> Path | None:
     kept = None
     if db_path.exists():
         kept = db_path.with_name(db_path.name + ".before-restore")
+        kept.unlink(missing_ok=True)
+        create_private(kept)
         src = sqlite3.connect(db_path)
         try:
             dest = sqlite3.connect(kept)
@@ -79,5 +83,6 @@ def restore(source: Path, db_path: Path) -> Path | None:
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     tmp = db_path.with_name(db_path.name + ".restoring")
     shutil.copyfile(source, tmp)
+    private(tmp)
     os.replace(tmp, db_path)
     return kept

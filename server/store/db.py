@@ -14,6 +14,7 @@ raises undoes only its own writes — and the last of them commits for all.  Eve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -23,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
+
+from ..datadir import DIR_MODE, create_private, private
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,9 @@ class _Group:
 class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        # Created 0600 before SQLite opens it: its -wal and -shm files take its mode.
+        create_private(self.path)
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
@@ -74,12 +79,22 @@ class Database:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
+        self._close_side_files()
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    def _close_side_files(self) -> None:
+        """The WAL and shared-memory files hold the same personal data as the database:
+        0600 even if the database file was opened with a wider mode once."""
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{self.path}{suffix}")
+            with contextlib.suppress(FileNotFoundError):
+                if side.stat().st_mode & 0o077:
+                    private(side)
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:

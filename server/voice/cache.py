@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from server.datadir import DIR_MODE
 from server.voice.chime import chime_wav
 from server.voice.tts import DEFAULT_VOICE, default_engine, synthesize
 
@@ -134,7 +135,7 @@ class AudioCache:
         self._speaking = threading.Lock()
         self._default_in_thread: bool | None = None
         self._chime_checked = False
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         self._remove_stale_temps()
 
     def _remove_stale_temps(self) -> None:
