@@ -29,9 +29,11 @@ def counter_or_404(conn: sqlite3.Connection, number: int) -> dict[str, Any]:
 def pause(
     db: Database, cfg: Config, counter_number: int, reason: Any, actor: str | None, now: datetime
 ) -> dict[str, Any]:
-    if reason not in {str(r) for r in PauseReason}:
+    # a dict or list is unhashable: test the type before looking it up in the set
+    if not isinstance(reason, str) or reason not in {str(r) for r in PauseReason}:
+        shown = repr(reason)[:40] if isinstance(reason, str) else type(reason).__name__
         raise BadRequest(
-            f"Lý do tạm nghỉ không hợp lệ: {reason!r} (chọn: {', '.join(r.value for r in PauseReason)}).",
+            f"Lý do tạm nghỉ không hợp lệ: {shown} (chọn: {', '.join(r.value for r in PauseReason)}).",
             code="bad_pause_reason",
         )
     with db.write() as conn:

@@ -306,6 +306,13 @@ def call_label(
         t = found[0]
         if t["status"] != S.WAITING:
             raise _refuse(t, "gọi")
+        if t["target_counter"] is not None and t["target_counter"] != counter_number:
+            # transferred to one counter: "call next" elsewhere skips it, so must this
+            raise Conflict(
+                f"Số {t['label']} đã được chuyển đến quầy số {t['target_counter']}.",
+                code="transferred_elsewhere",
+                counter=t["target_counter"],
+            )
         finished = _close_current(conn, counter_number, at, actor)
         t = _move(
             conn,
@@ -418,8 +425,12 @@ def transfer(
         if t["status"] not in AT_COUNTER:
             raise _refuse(t, "chuyển")
         if to_counter is not None:
-            if not isinstance(to_counter, int) or isinstance(to_counter, bool):
-                raise BadRequest("Số quầy phải là số nguyên.", code="bad_transfer_target")
+            if (
+                not isinstance(to_counter, int)
+                or isinstance(to_counter, bool)
+                or not 0 < to_counter < 2**63  # SQLite's range: beyond it no counter exists
+            ):
+                raise BadRequest("Số quầy phải là số nguyên dương.", code="bad_transfer_target")
             target = counter_or_404(conn, to_counter)
             if target["number"] == t["counter"]:
                 raise Conflict("Không thể chuyển sang chính quầy này.", code="same_counter")

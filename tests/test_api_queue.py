@@ -195,6 +195,34 @@ def test_call_specific_label_and_transfer_over_http(client, actors, issue):
     assert r.status_code == 403  # no longer at counter 3
 
 
+def test_call_a_number_respects_a_transfer_to_another_counter(client, actors, issue):
+    t = issue("DD")
+    staff1, staff2 = actors.h(actors.staff[1]), actors.h(actors.staff[2])
+    boss = actors.h(actors.supervisor)
+    assert client.post("/api/v1/counters/1/next", headers=staff1).status_code == 200
+    r = client.post(f"/api/v1/tickets/{t['id']}/transfer", json={"counter": 7}, headers=staff1)
+    assert r.status_code == 200 and r.get_json()["ticket"]["target_counter"] == 7
+    # counter 2 serves DD too, but 1001 was sent to counter 7: neither way of calling takes it
+    assert client.post("/api/v1/counters/2/next", headers=staff2).status_code == 204
+    r = client.post("/api/v1/counters/2/call", json={"label": t["label"]}, headers=staff2)
+    assert r.status_code == 409
+    assert r.get_json()["error"]["code"] == "transferred_elsewhere"
+    assert "quầy số 7" in r.get_json()["error"]["message"]
+    assert client.get(f"/api/v1/tickets/{t['token']}").get_json()["ticket"]["status"] == "waiting"
+    r = client.post("/api/v1/counters/7/call", json={"label": t["label"]}, headers=boss)
+    assert r.status_code == 200 and r.get_json()["call"]["counter"] == 7
+
+
+def test_pause_with_a_reason_that_is_not_text_is_a_400(client, actors):
+    staff = actors.h(actors.staff[1])
+    for reason in ({}, [], ["break"], True, 5, None):
+        r = client.post("/api/v1/counters/1/pause", json={"reason": reason}, headers=staff)
+        assert r.status_code == 400, reason
+        assert r.get_json()["error"]["code"] == "bad_pause_reason"
+    counters = client.get("/api/v1/counters").get_json()["counters"]
+    assert next(c for c in counters if c["number"] == 1)["state"] == "open"
+
+
 def test_calls_history(client, actors, issue):
     for _ in range(3):
         issue("DD")
