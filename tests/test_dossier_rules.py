@@ -88,3 +88,131 @@ def test_a_department_cannot_claim_another_departments_agency_codes(client, tmp_
     assert client.put(free, json=ok, headers=Keys.h(sxd_old)).status_code == 201
     assert client.put(url, json=body, headers=Keys.h(stp)).status_code == 201
     assert client.put(url.lower(), json=body, headers=Keys.h(sxd_old)).status_code == 403
+
+
+# --- SMS volume and free text (issue 15: 30 "supplement" SMS with a link in 0.3 s) -----
+def _sms_app(cfg, tmp_path, clock, **sms):
+    from dataclasses import replace
+
+    from server.app import create_app
+
+    section = {**cfg.extra.get("sms", {}), "worker": False, **sms}
+    app = create_app(
+        replace(cfg, extra={**cfg.extra, "sms": section}),
+        tmp_path / "sms",
+        clock=clock,
+        testing=True,
+    )
+    return app
+
+
+def _queued(ctx) -> list[dict]:
+    with ctx.db.read() as conn:
+        return [dict(r) for r in conn.execute("SELECT * FROM notification ORDER BY id")]
+
+
+def test_a_supplement_with_a_link_or_too_long_is_refused_where_it_is_typed(client, keys):
+    h = Keys.h(keys.stp)
+    client.put(URL, json={**BODY, "status": "received"}, headers=h)
+    for missing in (
+        "Bản sao CCCD, nộp tại http://evil.example/pay",
+        "Bản sao CCCD — xem bit.ly/abc",
+        "Nộp lại tại www.evil.vn",
+    ):
+        r = client.post(
+            URL + "/events", json={"status": "supplement_requested", "missing": missing}, headers=h
+        )
+        assert r.status_code == 400, missing
+        error = r.get_json()["error"]
+        assert error["code"] == "link_not_allowed" and "đường dẫn" in error["message"]
+    reason = client.post(
+        URL + "/events",
+        json={"type": "delay", "reason": "x" * 301, "new_due_at": "2026-12-30"},
+        headers=h,
+    )
+    assert reason.status_code == 400 and reason.get_json()["error"]["code"] == "text_too_long"
+    assert "301" in reason.get_json()["error"]["message"]
+    stop = client.post(
+        URL + "/events", json={"status": "stopped", "reason": "xem evil.com ngay"}, headers=h
+    )
+    assert stop.status_code == 400 and stop.get_json()["error"]["code"] == "link_not_allowed"
+    # The configured portal may be linked; abbreviations with a dot are not links.
+    ok = client.post(
+        URL + "/events",
+        json={
+            "status": "supplement_requested",
+            "missing": "Bản sao sổ hộ khẩu TP.HCM, v.v. (mẫu tại https://dichvucong.gov.vn/p/1)",
+        },
+        headers=h,
+    )
+    assert ok.status_code == 201, ok.get_json()
+    assert client.get(URL).get_json()["dossier"]["status"] == "supplement_requested"
+
+
+def test_thirty_supplement_sms_to_one_number_stop_at_the_daily_limit(cfg, clock, tmp_path):
+    from server.dossiers import apikeys
+    from tests.dossier_fixtures import setup_catalog
+
+    app = _sms_app(cfg, tmp_path, clock)
+    ctx, client = app.extensions["motcua"], app.test_client()
+    setup_catalog(ctx.db, ctx.now())
+    h = Keys.h(apikeys.add_key(ctx.db, "STP", ctx.now())[1])
+    answers = []
+    for i in range(30):
+        code = f"000.00.06.H56-261125-{i + 1:04d}"
+        body = {**BODY, "status": "supplement_requested", "missing": "Bản sao CCCD"}
+        answers.append(client.put(f"/api/v1/dossiers/{code}", json=body, headers=h))
+    assert [r.status_code for r in answers[:5]] == [201] * 5
+    refused = answers[5]
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    error = refused.get_json()["error"]
+    assert error["code"] == "sms_limit" and "hôm nay" in error["message"]
+    assert {r.status_code for r in answers[5:]} == {429}
+    assert len(_queued(ctx)) == 5  # and the refused dossiers were not saved
+    assert client.get("/api/v1/dossiers/000.00.06.H56-261125-0006").status_code == 404
+    app.extensions["motcua"].close()
+
+
+def test_one_key_texting_many_numbers_stops_at_its_hourly_limit(cfg, clock, tmp_path):
+    from server.dossiers import apikeys
+    from tests.dossier_fixtures import setup_catalog
+
+    app = _sms_app(cfg, tmp_path, clock, limits={"per_sender_hour": 3, "per_number_day": 5})
+    ctx, client = app.extensions["motcua"], app.test_client()
+    setup_catalog(ctx.db, ctx.now())
+    h = Keys.h(apikeys.add_key(ctx.db, "STP", ctx.now())[1])
+    other = Keys.h(apikeys.add_key(ctx.db, "STP", ctx.now())[1])
+    codes = []
+    for i in range(5):
+        code = f"000.00.06.H56-261125-{i + 1:04d}"
+        body = {**BODY, "phone": f"09123456{i:02d}", "status": "received"}
+        codes.append(client.put(f"/api/v1/dossiers/{code}", json=body, headers=h).status_code)
+    assert codes == [201, 201, 201, 429, 429]
+    # Another key of the same department has its own count; an hour later the first
+    # key may send again.
+    body = {**BODY, "phone": "0987000001", "status": "received"}
+    assert client.put("/api/v1/dossiers/X-1", json=body, headers=other).status_code == 201
+    clock.advance(hours=1)
+    body = {**BODY, "phone": "0987000002", "status": "received"}
+    assert client.put("/api/v1/dossiers/X-2", json=body, headers=h).status_code == 201
+    app.extensions["motcua"].close()
+
+
+def test_the_sms_policy_is_validated_naming_the_key(cfg):
+    from dataclasses import replace
+
+    import pytest
+
+    from server.config import ConfigError
+    from server.notify.config import parse_sms
+
+    for section, key in (
+        ({"limits": {"per_number_day": 0}}, "sms.limits.per_number_day"),
+        ({"limits": {"per_hour": 3}}, "sms.limits.per_hour"),
+        ({"free_text": {"max_length": 5000}}, "sms.free_text.max_length"),
+        ({"free_text": {"links": "yes"}}, "sms.free_text.links"),
+        ({"free_text": {"allowed_hosts": ["http://x.vn/"]}}, "sms.free_text.allowed_hosts[0]"),
+        ({"limits": [1]}, "sms.limits"),
+    ):
+        with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
+            parse_sms(replace(cfg, extra={"sms": section}))

@@ -51,6 +51,7 @@ from server.dossiers.status import (
 )
 from server.errors import BadRequest, Conflict, Forbidden
 from server.i18n import t
+from server.notify.policy import check_free_text
 from server.store import Database
 from server.store import dossiers as store
 
@@ -91,6 +92,13 @@ def _require_details(status: DossierStatus, ev: EventInput) -> None:
         raise BadRequest(
             t("dossier.error.reason_needed", "vi"), code="reason_needed", field="reason"
         )
+
+
+def _check_texts(tx: Tx, ev: EventInput) -> None:
+    """Typed text that an SMS may carry (what is missing, a refusal's or a delay's
+    reason) follows ``sms.free_text``: a length and no links but allowed hosts."""
+    check_free_text(tx.cfg, "missing", ev.missing)
+    check_free_text(tx.cfg, "reason", ev.reason)
 
 
 def _key(ev: EventInput, at: str) -> str:
@@ -344,6 +352,8 @@ def apply_put(
     tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: str | None
 ) -> Outcome:
     code = normalize_code(code)
+    if ev is not None:
+        _check_texts(tx, ev)
     d = store.dossier_by_code(tx.conn, code)
     if d is None:
         return _create(tx, code, f, ev, scope)
@@ -422,6 +432,7 @@ def _delay(tx: Tx, out: Outcome, ev: EventInput) -> Outcome:
 def apply_event(tx: Tx, code: str, ev: EventInput, scope: str | None) -> Outcome:
     d = existing(tx.conn, normalize_code(code))
     _check_scope(d, scope)
+    _check_texts(tx, ev)
     out = Outcome(d)
     if ev.kind == "delay":
         return _delay(tx, out, ev)

@@ -82,6 +82,12 @@ class Tx:
         hit = self.cache[key]
         return list(hit["agencies"]) if hit else []
 
+    @property
+    def sms_sender(self) -> str | None:
+        """Whose SMS quota this transaction's messages count against: the API key or
+        staff account; the server's own operators (``cli:…``) have none."""
+        return None if self.actor.startswith("cli:") else self.actor
+
     def forget(self, kind: str, code: str) -> None:
         self.cache.pop((kind, code), None)
 
@@ -237,6 +243,8 @@ def record(
             params=notice_params(tx, d, **(notice_extra or {})),
             now=tx.now,
             texts=tx.templates(),
+            sender=tx.sms_sender,
+            strict=tx.source == "api",
         )
         if queued is not None:
             tx.queued.append(queued)

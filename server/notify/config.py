@@ -8,6 +8,13 @@
       backoff_seconds: 30    # first retry after 30 s, then 60, 120 … (capped at 1 h)
       max_age_hours: 48      # an event older than this (e.g. a backfill import) sends nothing
       worker: true           # run the sender inside the server (else: `motcua notify-worker`)
+      limits:                # database-backed counts, shared by every process
+        per_sender_hour: 100 # SMS one API key or staff account may cause in an hour
+        per_number_day: 5    # SMS one phone number may receive in a (local) day
+      free_text:             # what staff and departments type that goes into an SMS
+        max_length: 300      # "missing" of a supplement request, reasons (refusal, delay)
+        links: false         # true: any link; false: only allowed_hosts
+        allowed_hosts: [dichvucong.gov.vn]
       templates:             # per kind: received, ready, supplement, rejected, late
         ready: "Ho so {code} da co ket qua. Moi ong/ba den {place} de nhan."
       http:
@@ -25,6 +32,7 @@ stable across retries so a gateway can drop a duplicate) and {kind}.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from string import Formatter
@@ -46,7 +54,12 @@ _KNOWN = {
     "http",
     "poll_seconds",
     "lease_seconds",
+    "limits",
+    "free_text",
 }
+_LIMITS_KNOWN = {"per_sender_hour", "per_number_day"}
+_FREE_TEXT_KNOWN = {"max_length", "links", "allowed_hosts"}
+_HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _HTTP_KNOWN = {"url", "method", "headers", "body", "timeout", "ascii_only"}
 
 
@@ -74,6 +87,12 @@ class SmsSettings:
     lease_seconds: float = 120.0
     templates: dict[str, str] = field(default_factory=dict)
     http: HttpSettings | None = None
+    #: Volume limits (``sms.limits``) and the policy for typed text (``sms.free_text``).
+    per_sender_hour: int = 100
+    per_number_day: int = 5
+    text_max_length: int = 300
+    links_allowed: bool = False
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def _check_placeholders(text: str, where: str) -> None:
@@ -166,6 +185,32 @@ def _http(raw: Any, ascii_default: bool) -> HttpSettings:
     )
 
 
+def _section(raw: dict[str, Any], key: str, known: set[str]) -> dict[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"sms.{key}: expected a mapping, got {type(value).__name__}")
+    for name in value:
+        if name not in known:
+            raise ConfigError(f"sms.{key}.{name}: unknown key (known: {', '.join(sorted(known))})")
+    return value
+
+
+def _hosts(raw: dict[str, Any]) -> tuple[str, ...]:
+    hosts = raw.get("allowed_hosts") or []
+    if not isinstance(hosts, list) or len(hosts) > 50:
+        raise ConfigError("sms.free_text.allowed_hosts: expected a list of at most 50 host names")
+    out = []
+    for i, host in enumerate(hosts):
+        name = host.strip().lower().rstrip(".") if isinstance(host, str) else ""
+        if not _HOST.match(name):
+            raise ConfigError(
+                f"sms.free_text.allowed_hosts[{i}]: expected a host name such as "
+                f"dichvucong.gov.vn, got {shown(host)}"
+            )
+        out.append(name)
+    return tuple(out)
+
+
 def parse_sms(cfg: Config) -> SmsSettings:
     raw = cfg.extra.get("sms") or {}
     if not isinstance(raw, dict):
@@ -186,6 +231,8 @@ def parse_sms(cfg: Config) -> SmsSettings:
         check_templates(templates)
     except NoticeError as exc:
         raise ConfigError(f"sms.templates: {exc.message}") from None
+    limits = _section(raw, "limits", _LIMITS_KNOWN)
+    free_text = _section(raw, "free_text", _FREE_TEXT_KNOWN)
     return SmsSettings(
         enabled=_flag(raw, "enabled", "sms", True),
         gateway=gateway,
@@ -198,6 +245,11 @@ def parse_sms(cfg: Config) -> SmsSettings:
         lease_seconds=float(_number(raw, "lease_seconds", "sms", 120, 1, 86400)),
         templates=dict(templates),
         http=_http(raw.get("http"), ascii_only) if gateway == "http" else None,
+        per_sender_hour=int(_number(limits, "per_sender_hour", "sms.limits", 100, 1, 100_000)),
+        per_number_day=int(_number(limits, "per_number_day", "sms.limits", 5, 1, 1000)),
+        text_max_length=int(_number(free_text, "max_length", "sms.free_text", 300, 20, 1000)),
+        links_allowed=_flag(free_text, "links", "sms.free_text", False),
+        allowed_hosts=_hosts(free_text),
     )
 
 

@@ -24,6 +24,7 @@ from server.dossiers.notices import (
     render_notice,
     to_ascii,
 )
+from server.notify import policy
 from server.notify.config import sms_settings
 from server.store import dossier_keys as key_store
 from server.store import notifications as store
@@ -81,6 +82,8 @@ def enqueue(
     params: Mapping[str, Any],
     now: datetime,
     texts: Mapping[str, str] | None = None,
+    sender: str | None = None,
+    strict: bool = False,
 ) -> int | None:
     """Queue one notice for the dossier's phone; returns the row id (None: nothing queued).
 
@@ -88,6 +91,11 @@ def enqueue(
     ``sms.max_age_hours`` (a backfill import must not text citizens about last year).
     A notice that cannot be rendered is stored as ``failed`` with the reason, so the
     supervisor sees it on the dossier instead of the event being refused.
+
+    Every queued notice counts against ``sender`` (an API key or staff account; None for
+    the server's own operators) and the phone number (``sms.limits``).  Over a limit,
+    a ``strict`` caller (a live request) gets ``SmsLimit`` — a 429 that rolls the event
+    back; a batch (an import) records the notice as ``failed`` with the reason instead.
     """
     settings = sms_settings(cfg)
     phone = dossier.get("phone")
@@ -98,6 +106,9 @@ def enqueue(
             "no %s SMS for %s: the event is older than sms.max_age_hours", kind, dossier["code"]
         )
         return None
+    limited = policy.over_limit(conn, cfg, sender, phone, now)
+    if limited is not None and strict:
+        raise limited
     chosen = texts if texts is not None else templates(conn, cfg)
     at = iso(now)
     row: dict[str, Any] = {
@@ -122,4 +133,10 @@ def enqueue(
     except NoticeError as exc:
         log.warning("%s SMS for %s cannot be written: %s", kind, dossier["code"], exc.message)
         row.update(text="", text_ascii="", status="failed", error=exc.message)
-    return store.insert(conn, row)
+    if limited is not None and row["status"] == "queued":
+        log.warning("%s SMS for %s not sent: %s", kind, dossier["code"], limited.message)
+        row.update(status="failed", error=limited.message)
+    queued = store.insert(conn, row)
+    if queued is not None and row["status"] == "queued":
+        policy.take(conn, cfg, sender, phone, now)
+    return queued

@@ -13,6 +13,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from sqlite_utils import Database as Utils
+
 
 def insert(conn: sqlite3.Connection, n: dict[str, Any]) -> int | None:
     """Queue a notification; None when one already exists for the same event key."""
@@ -130,3 +132,42 @@ def next_due(conn: sqlite3.Connection) -> str | None:
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
     rows = conn.execute("SELECT status, COUNT(*) AS n FROM notification GROUP BY status")
     return {r["status"]: int(r["n"]) for r in rows}
+
+
+# --- SMS volume counts (sms.limits) ---------------------------------------------------
+def m0012_sms_quota(db: Utils) -> None:
+    """How many SMS one sender (an API key, a staff account) caused in an hour and one
+    phone number received in a day: fixed windows, one row per (subject, window), kept
+    in the database so every process counts the same."""
+    db.execute(
+        """CREATE TABLE sms_quota (
+            subject TEXT NOT NULL,
+            window TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (subject, window)
+        )"""
+    )
+    db.execute("CREATE INDEX sms_quota_window ON sms_quota (window)")
+
+
+MIGRATIONS = [("0012_sms_quota", m0012_sms_quota)]
+
+
+def quota_used(conn: sqlite3.Connection, subject: str, window: str) -> int:
+    row = conn.execute(
+        "SELECT n FROM sms_quota WHERE subject = ? AND window = ?", (subject, window)
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def quota_take(conn: sqlite3.Connection, subject: str, window: str) -> None:
+    conn.execute(
+        """INSERT INTO sms_quota (subject, window, n) VALUES (?, ?, 1)
+           ON CONFLICT (subject, window) DO UPDATE SET n = n + 1""",
+        (subject, window),
+    )
+
+
+def quota_forget(conn: sqlite3.Connection, before: str) -> None:
+    """Drop windows that ended (their window key sorts before ``before``)."""
+    conn.execute("DELETE FROM sms_quota WHERE window < ?", (before,))
