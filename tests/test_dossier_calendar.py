@@ -37,13 +37,16 @@ def test_friday_afternoon_skips_the_weekend():
 def test_limit_ending_at_a_session_end_returns_that_end():
     # 07:00 + 4.5 h = 11:30 exactly: the limit runs out at lunch, not at 13:30.
     assert CAL.add_working_time(vn(2025, 10, 6, 7), hours=4.5) == vn(2025, 10, 6, 11, 30)
-    # 07:00 + 8 h = the whole Monday → Mon 17:00, not Tue 07:00.
-    assert CAL.add_working_time(vn(2025, 10, 6, 7), days=1) == vn(2025, 10, 6, 17)
+    # Hours alone: 07:00 + 8 h = the whole Monday → Mon 17:00.
+    assert CAL.add_working_time(vn(2025, 10, 6, 7), hours=8) == vn(2025, 10, 6, 17)
+    # One day from an opening ends at the next opening (issue 16.16): Tue 07:00, the
+    # same date as one received at 07:01 (due Tue 07:01).
+    assert CAL.add_working_time(vn(2025, 10, 6, 7), days=1) == vn(2025, 10, 7, 7)
 
 
 def test_receipt_after_hours_counts_from_next_morning():
-    # Mon 17:45 is after hours → clock starts Tue 07:00; + 8 h → Tue 17:00.
-    assert CAL.add_working_time(vn(2025, 10, 6, 17, 45), days=1) == vn(2025, 10, 7, 17)
+    # Mon 17:45 is after hours → clock starts Tue 07:00; + 1 day → Wed 07:00.
+    assert CAL.add_working_time(vn(2025, 10, 6, 17, 45), days=1) == vn(2025, 10, 8, 7)
 
 
 def test_receipt_at_lunch_counts_from_afternoon_session():
@@ -158,8 +161,9 @@ def test_working_days_between():
 
 def test_supplement_pause_spanning_a_weekend():
     received = vn(2025, 10, 8, 7)
-    # No pause: Wed 8 h, Thu 8 h, Fri 8 h → Fri 17:00.
-    assert CAL.due_date(received, days=3) == vn(2025, 10, 10, 17)
+    # No pause: Wed 8 h, Thu 8 h, Fri 8 h → Fri's close, which is Mon's opening for a
+    # limit in days (same date as a receipt at 07:01: Mon 07:01).
+    assert CAL.due_date(received, days=3) == vn(2025, 10, 13, 7)
     # Pause Fri 09:00 → Mon 10:00 covers Fri 2.5 + 3.5 = 6 h and Mon 07:00–10:00 = 3 h = 9 h.
     # Before it: Wed 8 + Thu 8 + Fri 2 = 18 h; 6 h left from Mon 10:00:
     # Mon 10:00–11:30 1.5 h + 13:30–17:00 3.5 h = 5 h; 1 h on Tue → Tue 08:00.
@@ -182,15 +186,15 @@ def test_open_pause_stops_the_clock_until_now():
 
 def test_pauses_that_do_not_move_the_due_date():
     received = vn(2025, 10, 8, 7)
-    # After the limit ran out (Fri 17:00): nothing to push.
+    # After the limit ran out (Fri's close = Mon 07:00): nothing to push.
     after = [(vn(2025, 10, 13, 8), vn(2025, 10, 14, 8))]
-    assert CAL.due_date(received, days=3, pauses=after) == vn(2025, 10, 10, 17)
+    assert CAL.due_date(received, days=3, pauses=after) == vn(2025, 10, 13, 7)
     # Over a weekend only: no working time covered.
     weekend = [(vn(2025, 10, 11, 8), vn(2025, 10, 12, 16))]
-    assert CAL.due_date(received, days=3, pauses=weekend) == vn(2025, 10, 10, 17)
+    assert CAL.due_date(received, days=3, pauses=weekend) == vn(2025, 10, 13, 7)
     # Before receipt: clipped away.
     before = [(vn(2025, 10, 6, 8), vn(2025, 10, 8, 7))]
-    assert CAL.due_date(received, days=3, pauses=before) == vn(2025, 10, 10, 17)
+    assert CAL.due_date(received, days=3, pauses=before) == vn(2025, 10, 13, 7)
 
 
 def test_overlapping_pauses_count_once():

@@ -5,6 +5,11 @@ Times: ISO 8601 with an offset is taken as is; a time without an offset, and the
 "dd/mm/yyyy hh:mm" that Vietnamese spreadsheets use, are the center's local time.  A
 bare date means the start of that day — except for due dates, where it means the end of
 the day's last session (a result "due on 30/11" may be collected until closing time).
+
+Every accepted time lies in ``date_window()``: from 1 Jan 2000 to the end of the year
+``YEARS_AHEAD`` years from now.  Working-time arithmetic is cheap over any range, but a
+due date in year 9999 or a status in year 0001 is a typing error (or an attack — issue
+15: one such PUT froze the hall for 33 s), never a dossier.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.dossiers.status import DossierChannel, DossierStatus, parse_channel, parse_status
 from server.errors import BadRequest
+from server.i18n import t
 
 _DMY = re.compile(
     r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
@@ -26,16 +32,50 @@ _DMY = re.compile(
 _PHONE = re.compile(r"^\+?\d{9,15}$")
 MAX_TEXT = 1000
 MAX_NAME = 200
+#: The first accepted date, and how many years ahead of today dates are accepted.
+EARLIEST = date(2000, 1, 1)
+YEARS_AHEAD = 10
 
 
 def _bad(field: str, message: str) -> BadRequest:
     return BadRequest(message, code="bad_field", field=field)
 
 
+def date_window(now: datetime | None = None) -> tuple[date, date]:
+    """The dates a department may send: 1 Jan 2000 … 31 Dec of today's year + 10."""
+    today = (now or datetime.now(UTC)).date()
+    return EARLIEST, date(today.year + YEARS_AHEAD, 12, 31)
+
+
+def in_window(at: datetime, tz: ZoneInfo, field: str) -> datetime:
+    """``at`` itself, or a 400 naming the field when its date is outside ``date_window``."""
+    first, last = date_window()
+    local = at.astimezone(tz).date() if at.tzinfo is not None else at.date()
+    if not first <= local <= last:
+        raise _bad(
+            field,
+            t(
+                "dossier.error.date_range",
+                "vi",
+                field=field,
+                value=local.strftime("%d/%m/%Y"),
+                first=first.strftime("%d/%m/%Y"),
+                last=last.strftime("%d/%m/%Y"),
+            ),
+        )
+    return at
+
+
 def parse_when(
     value: Any, tz: ZoneInfo, field: str, *, day_end: time | None = None
 ) -> datetime | None:
-    """An aware datetime from an API value or a spreadsheet cell (None when blank)."""
+    """An aware datetime from an API value or a spreadsheet cell (None when blank), inside
+    ``date_window()``."""
+    at = _parse_when(value, tz, field, day_end)
+    return None if at is None else in_window(at, tz, field)
+
+
+def _parse_when(value: Any, tz: ZoneInfo, field: str, day_end: time | None) -> datetime | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, datetime):
