@@ -216,3 +216,86 @@ def test_the_sms_policy_is_validated_naming_the_key(cfg):
     ):
         with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
             parse_sms(replace(cfg, extra={"sms": section}))
+
+
+# --- late without an apology, repeated supplements (issue 16.18, 16.19) ----------------
+def _at(day: int, hour: int = 9, month: int = 11):
+    from datetime import datetime
+
+    from tests.conftest import TZ
+
+    return datetime(2026, month, day, hour, 0, tzinfo=TZ)
+
+
+def _setup_flags(catalog, clock):
+    """Five dossiers of Sở Tư pháp (10 working days), received early in November."""
+    from tests.dossier_fixtures import event, put
+
+    clock.set(_at(2))
+    for code in ("TIMELY", "LATE-SORRY", "SILENT", "REPEAT", "OPEN"):
+        put(catalog, code, status="received")
+    assert put(catalog, "SILENT").dossier["due_at"][:10] == "2026-11-16"
+    clock.set(_at(12))  # before the due date: a timely apology with a new date
+    event(catalog, "TIMELY", type="delay", reason="chờ xác minh", new_due_at="2026-11-27")
+    event(catalog, "REPEAT", status="supplement_requested", missing="Bản sao CCCD")
+    event(catalog, "REPEAT", status="in_progress")
+    clock.set(_at(20))  # after it: this apology is late
+    event(catalog, "LATE-SORRY", type="delay", reason="chờ ý kiến", new_due_at="2026-11-30")
+    event(catalog, "REPEAT", status="supplement_requested", missing="Bản chính giấy khai sinh")
+    clock.set(_at(25))
+    for code in ("TIMELY", "LATE-SORRY", "SILENT"):
+        event(catalog, code, status="resolved")
+
+
+def test_late_dossiers_without_a_timely_apology_are_flagged_and_counted(
+    client, catalog, clock, actors
+):
+    _setup_flags(catalog, clock)
+    boss = actors.h(actors.supervisor)
+    report = client.get(
+        "/api/v1/reports/dossiers?from=2026-11-01&to=2026-11-30", headers=boss
+    ).get_json()
+    totals = report["totals"]
+    assert totals["late"] == 3  # all three finished after 16 Nov …
+    assert totals["late_no_apology"] == 2  # … but one had apologised in time
+    assert totals["repeat_supplement"] == 1
+    deps = {d["department"]: d for d in report["by_department"]}
+    assert deps["STP"]["late_no_apology"] == 2
+    csv = client.get(
+        "/api/v1/reports/dossiers?from=2026-11-01&to=2026-11-30&format=csv", headers=boss
+    ).get_data(as_text=True)
+    assert "Trễ hạn không xin lỗi đúng hạn" in csv and "Yêu cầu bổ sung từ 2 lần" in csv
+
+    watch = client.get("/api/v1/dossiers/watch", headers=boss).get_json()
+    reasons = {i["code"]: i["reasons"] for i in watch["items"]}
+    assert "no_apology" in reasons["SILENT"]  # result ready late, never apologised
+    assert "late_apology" in reasons["LATE-SORRY"]
+    assert "TIMELY" not in reasons
+    assert "repeat_supplement" in reasons["REPEAT"]
+    assert "no_apology" in reasons["OPEN"] and "overdue" in reasons["OPEN"]
+
+
+def test_an_apology_must_give_a_date_after_today(client, catalog, clock, keys):
+    from tests.dossier_fixtures import put
+
+    clock.set(_at(2))
+    put(catalog, status="received")  # due 16 Nov
+    clock.set(_at(25))
+    h = Keys.h(keys.stp)
+    for new_due in ("2026-11-20", "2026-11-25", "2026-11-25T16:00:00+07:00"):
+        r = client.post(
+            URL + "/events",
+            # backdated to before the due date: still, the new date is not after today
+            json={"type": "delay", "reason": "chờ", "new_due_at": new_due, "at": "2026-11-10"},
+            headers=h,
+        )
+        assert r.status_code == 400, (new_due, r.get_json())
+        error = r.get_json()["error"]
+        assert error["code"] == "delay_date_past"
+        assert error["message"].startswith("Ngày hẹn trả mới") and "25/11/2026" in error["message"]
+    ok = client.post(
+        URL + "/events",
+        json={"type": "delay", "reason": "chờ", "new_due_at": "2026-11-26"},
+        headers=h,
+    )
+    assert ok.status_code == 201, ok.get_json()

@@ -250,7 +250,8 @@ def test_the_watch_lists_idle_and_soon_due_dossiers(catalog, clock):
     event(catalog, "SXD-1", status="in_progress")
     result = watch(catalog.db, catalog.cfg, catalog.now())
     items = {i["code"]: i for i in result["items"]}
-    assert items["IDLE"]["reasons"] == ["overdue", "stale"]  # due early December, idle since 16 Nov
+    # due early December, idle since 16 Nov, and nobody apologised
+    assert items["IDLE"]["reasons"] == ["overdue", "stale", "no_apology"]
     assert items["FRESH"]["reasons"] == ["due_soon"]  # due 9 Dec, moved today
     assert "SXD-1" not in items
     sxd = watch(catalog.db, catalog.cfg, catalog.now(), department="SXD", due_days=10)

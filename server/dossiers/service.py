@@ -405,6 +405,7 @@ def _delay(tx: Tx, out: Outcome, ev: EventInput) -> Outcome:
             t("dossier.error.delay_status", "vi", status=status.label("vi")),
             code="delay_not_allowed",
         )
+    _check_new_date(tx, ev.new_due_at, at)
     new_due = iso(ev.new_due_at)
     current = d.get("promised_at") or d.get("due_at")
     if new_due <= at or (current is not None and new_due <= current):
@@ -427,6 +428,29 @@ def _delay(tx: Tx, out: Outcome, ev: EventInput) -> Outcome:
     out.dossier = d
     out.events.append(event)
     return out
+
+
+def _check_new_date(tx: Tx, new_due: datetime, at: str) -> None:
+    """An apology's new return date must be after the day it is given — today, for a
+    live request (an import replays history: the day of its event).  A new date of
+    today or earlier promises the citizen nothing."""
+    tz = tx.cfg.tz
+    given = when(at)
+    assert given is not None
+    today = given.astimezone(tz).date()
+    if tx.source == "api":
+        today = max(today, tx.now.astimezone(tz).date())
+    if new_due.astimezone(tz).date() <= today:
+        raise BadRequest(
+            t(
+                "dossier.error.delay_not_after_today",
+                "vi",
+                new_due=new_due.astimezone(tz).strftime("%d/%m/%Y"),
+                today=today.strftime("%d/%m/%Y"),
+            ),
+            code="delay_date_past",
+            field="new_due_at",
+        )
 
 
 def apply_event(tx: Tx, code: str, ev: EventInput, scope: str | None) -> Outcome:

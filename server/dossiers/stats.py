@@ -13,7 +13,11 @@ Definitions (dates are the center's calendar dates, both ends included):
 - in_progress: received before the range ended and neither resolved nor closed (not
   accepted / withdrawn / stopped) by then;
 - overdue: in progress, and its legal due date passed before the end of the range (or
-  now, for a range that has not ended), unless its clock was stopped for the citizen.
+  now, for a range that has not ended), unless its clock was stopped for the citizen;
+- late_no_apology: resolved late in the range with no timely apology covering the
+  finish (``flags``: none given before the date it moved, or finished after its date);
+- repeat_supplement: dossiers asked for a supplement again in the range (a request
+  in the range with an earlier one before it: the rule is to ask once).
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from typing import Any
 from server.clock import iso, parse_iso
 from server.config import Config
 from server.dossiers import settings as dsettings
+from server.dossiers.flags import REPEAT_SUPPLEMENT, apology_flags, late_without_apology
 from server.dossiers.status import RUNNING, DossierChannel
 from server.errors import BadRequest
 from server.store import Database
+from server.store import dossier_flags as flag_sql
 from server.store import dossier_stats as sql
 
 TIMELINESS = ("early", "on_time", "late", "no_due")
@@ -37,7 +43,14 @@ def _pct(count: int, total: int) -> float:
 
 
 def _empty() -> dict[str, Any]:
-    return {"received": {}, "resolved": {}, "in_progress": 0, "overdue": 0}
+    return {
+        "received": {},
+        "resolved": {},
+        "in_progress": 0,
+        "overdue": 0,
+        "late_no_apology": 0,
+        "repeat_supplement": 0,
+    }
 
 
 def _figures(raw: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +79,8 @@ def _figures(raw: dict[str, Any]) -> dict[str, Any]:
         },
         "in_progress": raw["in_progress"],
         "overdue": raw["overdue"],
+        "late_no_apology": raw["late_no_apology"],
+        "repeat_supplement": raw["repeat_supplement"],
     }
 
 
@@ -83,7 +98,7 @@ def dossier_stats(
     Returns {"from", "to", "group_by", "totals": figures, "groups": [{"key", "name",
     **figures}]} where figures = {"received": {"total", "by_channel": {channel: {"count",
     "pct"}}}, "resolved": {"total", "early"|"on_time"|"late"|"no_due": {"count", "pct"}},
-    "in_progress": int, "overdue": int}.
+    "in_progress": int, "overdue": int, "late_no_apology": int, "repeat_supplement": int}.
     """
     return dossier_stats_by(db, cfg, date_from, date_to, (group_by,), now=now)[group_by]
 
@@ -117,10 +132,24 @@ def dossier_stats_by(
         received = sql.received(conn, start, end, channels)
         resolved = sql.resolved(conn, start, end, TIMELINESS[:-1])
         still_open = sql.open_at(conn, end, cutoff)
+        late = flag_sql.late_resolved(conn, start, end)
+        apologies = flag_sql.delays(conn, [d["id"] for d in late])
+        repeated = flag_sql.repeated_supplements(conn, start, end)
         names = {g: sql.names(conn, g) for g in groupings}
+    unapologised = [
+        (d["department"], d["procedure"], 1)
+        for d in late
+        if late_without_apology(tz, d, apologies.get(d["id"], []))
+    ]
     out: dict[str | None, dict[str, Any]] = {}
     for group_by in groupings:
-        totals, groups = _add_up(group_by, received, resolved, still_open)
+        totals, groups = _add_up(
+            group_by,
+            received,
+            resolved,
+            still_open,
+            {"late_no_apology": unapologised, "repeat_supplement": repeated},
+        )
         result: dict[str, Any] = {
             "from": date_from.isoformat(),
             "to": date_to.isoformat(),
@@ -141,7 +170,11 @@ def dossier_stats_by(
 
 
 def _add_up(
-    group_by: str | None, received: sql.Split, resolved: sql.Split, still_open: list[Any]
+    group_by: str | None,
+    received: sql.Split,
+    resolved: sql.Split,
+    still_open: list[Any],
+    flagged: dict[str, list[tuple[str, str, int]]],
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """(totals, {key: raw figures}) from the counts per (department, procedure)."""
     groups: dict[str, dict[str, Any]] = {}
@@ -168,6 +201,10 @@ def _add_up(
         for target in targets(department, procedure):
             target["in_progress"] += n
             target["overdue"] += overdue or 0
+    for figure, rows in flagged.items():
+        for department, procedure, n in rows:
+            for target in targets(department, procedure):
+                target[figure] += n
     return totals, groups
 
 
@@ -193,7 +230,10 @@ def watch(
     limit: int = 500,
 ) -> dict[str, Any]:
     """Dossiers a supervisor should look at: idle for ``stale_days`` working days, or
-    due (or overdue) within ``due_days`` working days while their clock runs."""
+    due (or overdue) within ``due_days`` working days while their clock runs; and,
+    whatever their dates, late without a timely apology (``no_apology``, results ready
+    late included), apologised for too late (``late_apology``), or asked for a
+    supplement twice or more (``repeat_supplement``)."""
     settings = dsettings.settings(cfg)
     stale_n = settings.stale_days if stale_days is None else stale_days
     due_n = settings.due_soon_days if due_days is None else due_days
@@ -211,6 +251,17 @@ def watch(
             department=department,
             limit=limit,
         )
+        seen = {d["id"] for d in rows}
+        rows += [
+            d
+            for d in flag_sql.flag_candidates(
+                conn, active=sql.ACTIVE_STATUSES, department=department, limit=limit
+            )
+            if d["id"] not in seen
+        ]
+        ids = [d["id"] for d in rows]
+        apologies = flag_sql.delays(conn, ids)
+        requests = flag_sql.supplement_requests(conn, ids)
     items = []
     for d in rows:
         due = d["promised_at"] or d["due_at"]
@@ -220,8 +271,14 @@ def watch(
             reasons.append("overdue")
         elif running and due and due < iso(due_before):
             reasons.append("due_soon")
-        if d["status_at"] < iso(stale_before):
+        if d["status_at"] < iso(stale_before) and d["status"] in sql.ACTIVE_STATUSES:
             reasons.append("stale")
+        end = parse_iso(d["finished_at"]) if d.get("finished_at") else now if running else None
+        reasons += apology_flags(cal.tz, d["due_at"], apologies.get(d["id"], []), end)
+        if requests.get(d["id"], 0) >= 2:
+            reasons.append(REPEAT_SUPPLEMENT)
+        if not reasons:
+            continue
         items.append(
             {
                 "code": d["code"],
@@ -235,9 +292,12 @@ def watch(
                 "idle_working_days": cal.working_days_between(
                     min(parse_iso(d["status_at"]), now), now
                 ),
+                "supplement_requests": requests.get(d["id"], 0),
                 "reasons": reasons,
             }
         )
+    items.sort(key=lambda i: (i["due_at"] or "9999", i["status_at"]))
+    del items[limit:]
     return {
         "stale_days": stale_n,
         "due_days": due_n,

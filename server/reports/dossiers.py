@@ -8,7 +8,8 @@ have two decimals, as provincial reports print them ("58.87%").
 
 ``pct_early_or_on_time`` counts among the resolved dossiers that had a due date
 (early + on time + late); dossiers whose procedure has no time limit are shown apart
-(``no_due``)."""
+(``no_due``).  ``late_no_apology`` (late without a timely apology) and
+``repeat_supplement`` (asked for a supplement again) are the dossier area's flags."""
 
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def flat(figures: dict[str, Any]) -> dict[str, Any]:
     out["pct_early_or_on_time"] = pct(done["early"] + done["on_time"], with_due)
     out["in_progress"] = int(figures.get("in_progress", 0))
     out["overdue"] = int(figures.get("overdue", 0))
+    out["late_no_apology"] = int(figures.get("late_no_apology", 0))
+    out["repeat_supplement"] = int(figures.get("repeat_supplement", 0))
     return out
 
 

@@ -31,7 +31,14 @@ from .staffkit import blueprint, error_page, page, render
 
 bp = blueprint("dossier_pages")
 
-REASONS = {"overdue": "Quá hạn", "due_soon": "Sắp đến hạn", "stale": "Lâu không cập nhật"}
+REASONS = {
+    "overdue": "Quá hạn",
+    "due_soon": "Sắp đến hạn",
+    "stale": "Lâu không cập nhật",
+    "no_apology": "Trễ hạn, chưa xin lỗi đúng hạn",
+    "late_apology": "Xin lỗi sau ngày hẹn",
+    "repeat_supplement": "Yêu cầu bổ sung nhiều lần",
+}
 SMS_STATES = {
     "queued": "Chờ gửi",
     "claimed": "Đang gửi",
