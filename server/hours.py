@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from typing import Any
 
-import holidays as holidays_pkg
-
 from .config import DAY_NAMES, Config, Hours
+from .workdays import for_config as day_rules
 
 
 @dataclass(frozen=True)
@@ -21,17 +19,10 @@ class OpenState:
     next_open: datetime | None = None
 
 
-@cache
-def _vn_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays_pkg.country_holidays("VN", years=year).keys())
-
-
 def is_day_off(cfg: Config, hours: Hours, day: date) -> bool:
-    if day in cfg.extra_workdays:
-        return False
-    if day in cfg.holidays or (cfg.use_vn_holidays and day in _vn_holidays(day.year)):
-        return True
-    return day.weekday() not in hours.days
+    """Whether the service issues no tickets that date: the same days off and make-up
+    working days as the dossier clock (``server.workdays``), then the service's weekdays."""
+    return not day_rules(cfg).is_working_day(day, hours.days)
 
 
 def service_hours(cfg: Config, service: dict[str, Any]) -> Hours:

@@ -57,13 +57,38 @@ def effective(base: Config, overrides: dict[str, Any]) -> Config:
             PriorityClass(p["code"], p["name_vi"], p["name_en"])
             for p in overrides[PRIORITY_CLASSES]
         )
-    if HOLIDAYS in overrides:
-        changes["holidays"] = tuple(date.fromisoformat(d) for d in overrides[HOLIDAYS])
-    if EXTRA_WORKDAYS in overrides:
-        changes["extra_workdays"] = tuple(date.fromisoformat(d) for d in overrides[EXTRA_WORKDAYS])
+    if HOLIDAYS in overrides or EXTRA_WORKDAYS in overrides:
+        # Added to config.yaml's days (the official swaps it ships), not instead of them:
+        # a center that saved its own days still gets next year's swaps from an upgrade.
+        # A date the admin put in one list leaves the other one.
+        off = {date.fromisoformat(d) for d in overrides.get(HOLIDAYS) or []}
+        on = {date.fromisoformat(d) for d in overrides.get(EXTRA_WORKDAYS) or []}
+        changes["holidays"] = tuple(sorted((set(base.holidays) - on) | off))
+        changes["extra_workdays"] = tuple(sorted((set(base.extra_workdays) - off) | on))
     if SMS_TEMPLATES in overrides:
         changes["extra"] = {**base.extra, SMS_TEMPLATES: dict(overrides[SMS_TEMPLATES])}
     return replace(base, **changes) if changes else base
+
+
+def for_database(base: Config, db: Database) -> Config:
+    """The config a command works with: config.yaml plus what the admin pages saved, as
+    the server sees it (``motcua import-dossiers`` must count due dates on the same days
+    off as the API)."""
+    return effective(base, load(db))
+
+
+def base_config(app: Any) -> Config:
+    """config.yaml as loaded, before the saved overrides."""
+    return app.extensions.get(BASE_KEY) or app.extensions["motcua"].cfg
+
+
+def saved_days(db: Database) -> tuple[list[date], list[date]]:
+    """(days off, make-up working days) an admin saved, without config.yaml's."""
+    saved = load(db)
+    return (
+        [date.fromisoformat(d) for d in saved.get(HOLIDAYS) or []],
+        [date.fromisoformat(d) for d in saved.get(EXTRA_WORKDAYS) or []],
+    )
 
 
 def apply(app: Any) -> Config:
@@ -125,7 +150,11 @@ def save_priority_classes(db: Database, rows: list[dict[str, str]]) -> list[dict
 
 # --- days off and make-up days ---------------------------------------------------------------
 def parse_days(raw: str, label: str) -> list[str]:
-    """One date a line (or separated by commas): YYYY-MM-DD or dd/mm/yyyy → sorted ISO."""
+    """One date a line (or separated by commas): YYYY-MM-DD or dd/mm/yyyy → sorted ISO,
+    each inside the dates the dossier clock accepts."""
+    from .dossiers.inputs import date_window
+
+    first, last = date_window()
     out: set[date] = set()
     for part in re.split(r"[\s,;]+", raw.strip()):
         if not part:
@@ -138,7 +167,15 @@ def parse_days(raw: str, label: str) -> list[str]:
                 f"{label}: “{part}” không phải ngày hợp lệ (dd/mm/yyyy hoặc yyyy-mm-dd).",
                 code="invalid_field",
             ) from None
+        if not first <= day <= last:
+            raise BadRequest(
+                f"{label}: ngày {day:%d/%m/%Y} nằm ngoài khoảng cho phép "
+                f"({first:%d/%m/%Y} – {last:%d/%m/%Y}).",
+                code="invalid_field",
+            )
         out.add(day)
+    if len(out) > 1000:
+        raise BadRequest(f"{label}: tối đa 1000 ngày.", code="invalid_field")
     return [d.isoformat() for d in sorted(out)]
 
 

@@ -130,8 +130,10 @@ def apikey_revoke(key_id, cfg, config_path, data_dir) -> None:
 @domain_errors
 def import_dossiers(file, dry_run, policy, department, no_sms, cfg, config_path, data_dir) -> None:
     from ..dossiers.importer import run_import
+    from ..settings import for_database
 
     db = open_database(cfg, data_dir)
+    cfg = for_database(cfg, db)  # the days off saved on /admin/days count, as in the API
     shown = {"last": 0.0}
 
     def progress(done: int, total: int) -> None:

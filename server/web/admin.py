@@ -311,9 +311,18 @@ def _dates(days) -> str:
 @bp.get("/admin/days")
 @page(*ADMIN_ROLES)
 def days(who: Identity):
-    cfg = ctx().cfg
-    form = {"holidays": _dates(cfg.holidays), "workdays": _dates(cfg.extra_workdays)}
-    return admin_render("admin_days.html", form=form, section="days")
+    off, on = settings.saved_days(ctx().db)
+    form = {"holidays": _dates(off), "workdays": _dates(on)}
+    return admin_render("admin_days.html", form=form, section="days", shipped=_shipped())
+
+
+def _shipped() -> dict[str, list[str]]:
+    """config.yaml's days (the official swaps shipped with it), shown beside the form."""
+    base = settings.base_config(current_app)
+    return {
+        "holidays": [d.strftime("%d/%m/%Y") for d in base.holidays],
+        "workdays": [d.strftime("%d/%m/%Y") for d in base.extra_workdays],
+    }
 
 
 @bp.post("/admin/days")
@@ -327,7 +336,12 @@ def days_save(who: Identity):
         )
     except MotcuaError as exc:
         return admin_render(
-            "admin_days.html", exc.status, form=form, message=exc.message, section="days"
+            "admin_days.html",
+            exc.status,
+            form=form,
+            message=exc.message,
+            section="days",
+            shipped=_shipped(),
         )
     settings.apply(current_app)
     audit(who, "days_saved", "settings:days", {"holidays": holidays, "extra_workdays": workdays})
