@@ -118,6 +118,11 @@ class Config:
     #: Working hours of the dossier calendar when they differ from the issuing hours
     #: (the demo issues tickets all day but still counts due dates in office hours).
     work_hours: Hours | None = None
+    #: Tickets one kiosk may issue at once, then one every `kiosk_every_s` seconds (a
+    #: kiosk serves one citizen at a time; a runaway or abused kiosk is refused, 429).
+    #: `kiosk_every_s` 0 turns the limit off.
+    kiosk_burst: int = 5
+    kiosk_every_s: float = 4.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -371,6 +376,12 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
     default_service_min = queue.get("default_service_min", float, 8.0)
     if not 0.5 <= default_service_min <= 240:
         raise ConfigError("queue.default_service_min: must be between 0.5 and 240")
+    kiosk_limit = queue.sub("kiosk_limit")
+    kiosk_every_s = kiosk_limit.get("every_s", float, 4.0)
+    if not 0 <= kiosk_every_s <= 3600:
+        raise ConfigError(
+            f"queue.kiosk_limit.every_s: must be between 0 (no limit) and 3600, got {kiosk_every_s}"
+        )
     template = voice.get("template", str, Voice.template)
     if "{number}" not in template or "{counter}" not in template:
         raise ConfigError("voice.template: must contain {number} and {counter}")
@@ -403,6 +414,8 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
         users=_users(seed),
         secret_key=env.get("MOTCUA_SECRET_KEY"),
         use_vn_holidays=root.sub("opening_hours").get("public_holidays", bool, True),
+        kiosk_burst=kiosk_limit.int_in("burst", 5, 1, 1_000_000),
+        kiosk_every_s=kiosk_every_s,
         extra={k: v for k, v in root.data.items() if k in EXTRA_SECTIONS},
     )
 

@@ -128,6 +128,10 @@ EV_RATE = "rate"
 EV_RATED = "rated"
 #: any namespace: {"error": {"code", "message"}} before the server disconnects a client.
 EV_ERROR = "error"
+#: /display, supervisors and admins only (their room, `realtime.SUPERVISORS`): something
+#: in the hall needs them, e.g. a kiosk over its ticket limit:
+#:  {"kind": "kiosk_ticket_limit", "device", "device_name", "at", "burst", "every_s"}
+EV_ALERT = "alert"
 
 # --- Events, client → server ------------------------------------------------------------
 #: /display: {"after": seq} → the server emits every missed `call` in order, or a fresh

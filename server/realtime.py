@@ -22,6 +22,7 @@ from .accounts import Identity
 from .app import Context
 from .clock import business_day
 from .protocol import (
+    EV_ALERT,
     EV_CALL,
     EV_COUNTER,
     EV_QUEUE,
@@ -49,6 +50,8 @@ FIRST_WAVE = 8
 #: the next ones this big.
 WAVE = 64
 ALL_ZONES = "zone:*"
+#: Supervisors' and admins' live views on /display (never boards): alerts go there.
+SUPERVISORS = "supervisors"
 
 
 def zone_room(zone: str | None) -> str:
@@ -299,6 +302,10 @@ class Realtime:
         self.socketio.emit(
             EV_RATED, {"ticket_token": token}, namespace=NS_PAD, to=pad_room(counter)
         )
+
+    def alert_supervisors(self, alert: dict[str, Any]) -> None:
+        """Something in the hall needs a supervisor now (after the commit that audited it)."""
+        self.socketio.emit(EV_ALERT, alert, namespace=NS_DISPLAY, to=SUPERVISORS)
 
     # --- sessions -------------------------------------------------------------------------
     def disconnect_identity(self, kind: str, ident: int) -> int:

@@ -34,6 +34,7 @@ from .protocol import (
 )
 from .ratings import pending_at_counter
 from .realtime import (
+    SUPERVISORS,
     Realtime,
     counter_room,
     kiosk_room,
@@ -83,6 +84,8 @@ class DisplayNamespace(_Base):
         self.remember(who)
         zone = who.zone if who.kind == "device" else None
         join_room(zone_room(zone))
+        if who.has_role(Role.SUPERVISOR, Role.ADMIN):
+            join_room(SUPERVISORS)
         self._snapshot(zone)
 
     def _snapshot(self, zone: str | None) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import estimates, hours
+from . import estimates, hours, kiosk_limit
 from .clock import business_day, iso
 from .config import Config
 from .counters import counter_or_404
@@ -119,51 +119,76 @@ def issue_with_service(
     if not isinstance(priority, str) or (priority != "normal" and cfg.priority(priority) is None):
         raise BadRequest(f"Đối tượng ưu tiên không hợp lệ: {priority!r}.", code="unknown_priority")
     code = _service_code(service)
+    with db.write() as conn:
+        limited = kiosk_limit.take(conn, cfg, device_id, now) if device_id is not None else None
+        if limited is None:
+            return _issue(
+                conn,
+                cfg,
+                code=code,
+                priority=priority,
+                channel=channel,
+                device_id=device_id,
+                phone=phone,
+                now=now,
+            )
+    # refused: raised after the commit that keeps the alert's audit entry
+    raise limited
+
+
+def _issue(
+    conn: sqlite3.Connection,
+    cfg: Config,
+    *,
+    code: str,
+    priority: str,
+    channel: str,
+    device_id: int | None,
+    phone: str | None,
+    now: datetime,
+) -> Issued:
     at = iso(now)
     day = business_day(now, cfg.tz).isoformat()
     since = estimates.window_start(cfg, now)
-    with db.write() as conn:
-        # the service and what its estimate needs (its queue's load), in one read
-        found = store.issue_context(conn, code, day, priority, at, since)
-        if found is None or not found[0]["active"]:
-            raise _unknown_service(code)
-        svc, load = found
-        state = hours.issuing_state(cfg, svc, now)
-        if not state.open:
-            raise Conflict(
-                "Tạm ngừng nhận số cho lĩnh vực này.",
-                code="service_closed",
-                reason=state.reason,
-                next_open=iso(state.next_open) if state.next_open else None,
-            )
-        n = store.next_number(conn, svc["code"], day, svc["first_number"])
-        if n > svc["last_number"]:
-            store.undo_number(conn, svc["code"], day)
-            raise Conflict("Hết số hôm nay cho lĩnh vực này.", code="range_exhausted")
-        if svc["daily_cap"] and n - svc["first_number"] + 1 > svc["daily_cap"]:
-            store.undo_number(conn, svc["code"], day)
-            raise Conflict("Hết số hôm nay cho lĩnh vực này.", code="daily_cap_reached")
-        t = {
-            "service": svc["code"],
-            "day": day,
-            "number": n,
-            "label": label_for(svc, n),
-            "priority": priority,
-            "status": str(S.WAITING),
-            "queue_service": svc["code"],
-            "target_counter": None,
-            "queued_at": at,
-            "channel": channel,
-            "device_id": device_id,
-            "token": secrets.token_urlsafe(16),
-            "phone": phone,
-            "issued_at": at,
-        }
-        t["id"] = store.insert_ticket(conn, t)
-        store.add_event(
-            conn, t["id"], str(TicketAction.ISSUE), None, str(S.WAITING), at, channel, None
+    # the service and what its estimate needs (its queue's load), in one read
+    found = store.issue_context(conn, code, day, priority, at, since)
+    if found is None or not found[0]["active"]:
+        raise _unknown_service(code)
+    svc, load = found
+    state = hours.issuing_state(cfg, svc, now)
+    if not state.open:
+        raise Conflict(
+            "Tạm ngừng nhận số cho lĩnh vực này.",
+            code="service_closed",
+            reason=state.reason,
+            next_open=iso(state.next_open) if state.next_open else None,
         )
-        t.update(estimates.for_new_ticket(cfg, load, now, svc))
+    n = store.next_number(conn, svc["code"], day, svc["first_number"])
+    if n > svc["last_number"]:
+        store.undo_number(conn, svc["code"], day)
+        raise Conflict("Hết số hôm nay cho lĩnh vực này.", code="range_exhausted")
+    if svc["daily_cap"] and n - svc["first_number"] + 1 > svc["daily_cap"]:
+        store.undo_number(conn, svc["code"], day)
+        raise Conflict("Hết số hôm nay cho lĩnh vực này.", code="daily_cap_reached")
+    t = {
+        "service": svc["code"],
+        "day": day,
+        "number": n,
+        "label": label_for(svc, n),
+        "priority": priority,
+        "status": str(S.WAITING),
+        "queue_service": svc["code"],
+        "target_counter": None,
+        "queued_at": at,
+        "channel": channel,
+        "device_id": device_id,
+        "token": secrets.token_urlsafe(16),
+        "phone": phone,
+        "issued_at": at,
+    }
+    t["id"] = store.insert_ticket(conn, t)
+    store.add_event(conn, t["id"], str(TicketAction.ISSUE), None, str(S.WAITING), at, channel, None)
+    t.update(estimates.for_new_ticket(cfg, load, now, svc))
     return Issued(t, svc)
 
 

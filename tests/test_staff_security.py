@@ -95,6 +95,17 @@ def api_table(s: dict[str, Any]) -> dict[tuple[str, str], Row]:
         ),
         ("POST", "/api/v1/services/<code>/close"): Row("/api/v1/services/TKQ/close", SUPERVISOR),
         ("POST", "/api/v1/services/<code>/open"): Row("/api/v1/services/TKQ/open", SUPERVISOR),
+        # kiosk floods (server/api/floods.py): alerts, cancelling a device's waiting tickets
+        ("GET", "/api/v1/alerts"): Row("/api/v1/alerts", SUPERVISOR),
+        ("POST", "/api/v1/devices/<int:device_id>/cancel-waiting"): Row(
+            "/api/v1/devices/1/cancel-waiting",
+            SUPERVISOR,
+            {
+                "since": "2026-11-25T08:00:00+07:00",
+                "until": "2026-11-25T09:00:00+07:00",
+                "reason": "kiểm thử",
+            },
+        ),
         # kiosks' health (kiosk area)
         ("GET", "/api/v1/devices/status"): Row("/api/v1/devices/status", SUPERVISOR),
         # ratings (ratings area): public with a finished ticket's token, or a counter pad

@@ -260,11 +260,12 @@ PATHS: dict[str, Any] = {
     },
     "/tickets": {
         "post": _op(
-            "Issue a ticket (kiosk device token or staff)",
+            "Issue a ticket (kiosk device token or staff); a kiosk over its allowance "
+            "(config queue.kiosk_limit) gets 429 kiosk_limited with Retry-After",
             {"201": _resp("The issued ticket", _ref("IssuedTicket"))},
             secured=True,
             body=_obj({"service": STR, "priority": STR, "phone": STR}, ["service"]),
-            errors=(400, 401, 403, 404, 409),
+            errors=(400, 401, 403, 404, 409, 429),
         )
     },
     "/tickets/{token}": {

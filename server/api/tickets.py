@@ -12,6 +12,7 @@ from ..app import ctx
 from ..console import dossier_codes
 from ..dossiers.service import link_codes
 from ..errors import BadRequest, Forbidden, NotFound
+from ..kiosk_limit import KioskLimited
 from ..protocol import Channel
 from ..realtime_kiosk import hub as kiosk_hub
 from ..store import tickets as store
@@ -39,16 +40,21 @@ def issue_ticket():
     assert who is not None
     c = ctx()
     device = who.kind == "device"
-    issued = domain.issue_with_service(
-        c.db,
-        c.cfg,
-        service=data.get("service"),
-        priority=data.get("priority", "normal"),
-        channel=str(Channel.KIOSK if device else Channel.STAFF),
-        device_id=who.id if device else None,
-        phone=_phone(data),
-        now=c.now(),
-    )
+    try:
+        issued = domain.issue_with_service(
+            c.db,
+            c.cfg,
+            service=data.get("service"),
+            priority=data.get("priority", "normal"),
+            channel=str(Channel.KIOSK if device else Channel.STAFF),
+            device_id=who.id if device else None,
+            phone=_phone(data),
+            now=c.now(),
+        )
+    except KioskLimited as refused:
+        if refused.alert is not None:
+            c.realtime.alert_supervisors(refused.alert)
+        raise
     t = issued.ticket
     body = hall.issued_view(t, issued.service, c.cfg)
     c.realtime.queue_changed(t["queue_service"])

@@ -181,6 +181,11 @@ def last_actors(conn: sqlite3.Connection, since: str) -> dict[int, tuple[str, st
     return {int(r[0]): (r[1], r[2]) for r in rows}
 
 
+def device_ids(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every device's id and name (an audit entry names a device; its actions need the id)."""
+    return [dict(r) for r in conn.execute("SELECT id, name FROM device")]
+
+
 # --- audit ----------------------------------------------------------------------------------
 def search_audit(
     conn: sqlite3.Connection,

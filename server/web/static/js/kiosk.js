@@ -231,6 +231,8 @@
     } else if (res.status === 409) {
       toast(tr(err.code === "service_closed" ? "error_closed" : "error_cap"));
       refreshServices();
+    } else if (res.status === 429) {
+      toast(tr("error_busy"));
     } else if (res.status === 0) {
       toast(tr("error_offline"));
     } else {
