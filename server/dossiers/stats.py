@@ -48,7 +48,7 @@ def _empty() -> dict[str, Any]:
         "resolved": {},
         "in_progress": 0,
         "overdue": 0,
-        "late_no_apology": 0,
+        "late_covered": 0,
         "repeat_supplement": 0,
     }
 
@@ -79,7 +79,8 @@ def _figures(raw: dict[str, Any]) -> dict[str, Any]:
         },
         "in_progress": raw["in_progress"],
         "overdue": raw["overdue"],
-        "late_no_apology": raw["late_no_apology"],
+        # late, less those a timely apology covered
+        "late_no_apology": raw["resolved"].get("late", 0) - raw["late_covered"],
         "repeat_supplement": raw["repeat_supplement"],
     }
 
@@ -132,14 +133,14 @@ def dossier_stats_by(
         received = sql.received(conn, start, end, channels)
         resolved = sql.resolved(conn, start, end, TIMELINESS[:-1])
         still_open = sql.open_at(conn, end, cutoff)
-        late = flag_sql.late_resolved(conn, start, end)
+        late = flag_sql.late_with_delays(conn, start, end)
         apologies = flag_sql.delays(conn, [d["id"] for d in late])
         repeated = flag_sql.repeated_supplements(conn, start, end)
         names = {g: sql.names(conn, g) for g in groupings}
-    unapologised = [
+    covered = [
         (d["department"], d["procedure"], 1)
         for d in late
-        if late_without_apology(tz, d, apologies.get(d["id"], []))
+        if not late_without_apology(tz, d, apologies.get(d["id"], []))
     ]
     out: dict[str | None, dict[str, Any]] = {}
     for group_by in groupings:
@@ -148,7 +149,7 @@ def dossier_stats_by(
             received,
             resolved,
             still_open,
-            {"late_no_apology": unapologised, "repeat_supplement": repeated},
+            {"late_covered": covered, "repeat_supplement": repeated},
         )
         result: dict[str, Any] = {
             "from": date_from.isoformat(),

@@ -78,11 +78,15 @@ def supplement_requests(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[in
     return out
 
 
-def late_resolved(conn: sqlite3.Connection, start: str, end: str) -> list[dict[str, Any]]:
-    """Dossiers resolved late in [start, end): id, department, procedure, due, finish."""
+def late_with_delays(conn: sqlite3.Connection, start: str, end: str) -> list[dict[str, Any]]:
+    """Dossiers resolved late in [start, end) that have a delay (an apology) on their
+    timeline: id, department, procedure, due, finish.  Late ones without any delay need
+    no reading — none of them had an apology."""
     rows = conn.execute(
         """SELECT id, department, COALESCE(procedure, '') AS procedure, due_at, finished_at
-           FROM dossier WHERE finished_at >= ? AND finished_at < ? AND timeliness = 'late'""",
+           FROM dossier
+           WHERE id IN (SELECT dossier_id FROM dossier_event WHERE kind = 'delay')
+             AND finished_at >= ? AND finished_at < ? AND timeliness = 'late'""",
         (start, end),
     )
     return [dict(r) for r in rows]
