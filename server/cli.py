@@ -90,13 +90,14 @@ def main(verbose: bool) -> None:
 @main.command("check-config", help="Validate the configuration file and exit.")
 @db_options
 def check_config(cfg, config_path, data_dir) -> None:
+    from .connlimits import settings as connection_settings
     from .dossiers.settings import parse_settings
     from .notify.config import sms_settings
     from .security import settings as security_settings
 
-    # The sections their own modules validate (security, sms, dossiers) are checked
-    # here too, so a bad key is reported before the server is started.
-    for validate in (security_settings, sms_settings, parse_settings):
+    # The sections their own modules validate (security, connections, sms, dossiers) are
+    # checked here too, so a bad key is reported before the server is started.
+    for validate in (security_settings, connection_settings, sms_settings, parse_settings):
         try:
             validate(cfg)
         except config_mod.ConfigError as exc:
@@ -259,6 +260,16 @@ def _serve(
         return
     from gunicorn.app.base import BaseApplication
 
+    from .connlimits import fit_descriptors
+    from .connlimits import settings as connection_settings
+
+    try:
+        limits = connection_settings(cfg)
+    except config_mod.ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+    # The worker inherits the raised open-file limit (or fewer connections, logged).
+    connections = fit_descriptors(limits.max_connections)
+
     class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
@@ -266,7 +277,7 @@ def _serve(
             self.cfg.set("worker_class", "server.wsgi.Worker")
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 5)
-            self.cfg.set("worker_connections", 4000)
+            self.cfg.set("worker_connections", connections)
             self.cfg.set("accesslog", None)
             self.cfg.set("loglevel", "warning")
 

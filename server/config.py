@@ -456,7 +456,7 @@ _KNOWN = {
     "seed",
 }
 #: Sections validated by the module that owns them (kept raw in Config.extra).
-EXTRA_SECTIONS = {"sms", "dossiers", "security", "reports"}
+EXTRA_SECTIONS = {"sms", "dossiers", "security", "reports", "connections"}
 
 
 def _check_keys(data: dict[str, Any]) -> None:

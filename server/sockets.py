@@ -11,7 +11,7 @@ from flask import Flask, request
 from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import Namespace, SocketIO, emit, join_room
 
-from . import hall
+from . import connlimits, hall
 from .accounts import Identity
 from .app import Context
 from .auth import socket_identity
@@ -43,6 +43,7 @@ from .realtime import (
     ticket_room,
     zone_room,
 )
+from .socket_guard import AnonymousSockets, refusal
 from .store import tickets as store
 from .store.db import DatabaseClosed
 
@@ -52,6 +53,7 @@ class _Base(Namespace):
 
     def remember(self, who: Identity) -> None:
         self.rt.identities[(self.namespace, request.sid)] = who  # type: ignore[attr-defined]
+        self.rt.app.extensions["motcua.anonymous_sockets"].vouch(request.sid, self.namespace)  # type: ignore[attr-defined]
         self._seen(who)
 
     def on_disconnect(self, reason: Any = None) -> None:
@@ -170,7 +172,11 @@ class TrackNamespace(_Base):
     """Public ticket tracking: anyone holding a ticket's token may follow it."""
 
     def on_connect(self, auth: Any = None) -> None:
-        return None
+        """No token needed, so each address may hold only its share of these
+        (connections.anonymous_sockets_per_address, server/socket_guard.py)."""
+        guard = self.rt.app.extensions["motcua.anonymous_sockets"]
+        if not guard.track(request.sid, self.namespace):  # type: ignore[attr-defined]
+            raise SocketRefused(refusal()["error"])
 
     def on_follow(self, data: Any = None) -> dict[str, Any]:
         token = data.get("token") if isinstance(data, dict) else None
@@ -219,6 +225,8 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
         engineio_logger=False,
         ping_interval=10,
         ping_timeout=20,
+        # Only these: a session may not wait in the default namespace "/" uncounted.
+        namespaces=[NS_DISPLAY, NS_COUNTER, NS_KIOSK, NS_TRACK, NS_PAD],
     )
     context: Context = app.extensions["motcua"]
     rt = Realtime(app, socketio, context)
@@ -233,6 +241,9 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
         handler.rt = rt
         socketio.on_namespace(handler)
     app.extensions["motcua.socketio"] = socketio
+    limits = connlimits.settings(context.cfg)
+    app.extensions["motcua.connections"] = limits  # the worker's (server/wsgi.py)
+    app.extensions["motcua.anonymous_sockets"] = AnonymousSockets(socketio.server, limits)
     from .realtime_kiosk import install_kiosk  # print jobs, printer state on /kiosk
 
     install_kiosk(app, rt)
