@@ -213,7 +213,8 @@ def export_dossiers(fmt, output, date_from, date_to, department, cfg, config_pat
 @click.command(
     "import-procedures",
     help="Upsert departments and procedures from CSV/XLSX: department, department_name, "
-    "procedure, procedure_name, limit_days, limit_hours, place, contact.",
+    "procedure, procedure_name, limit_days, limit_hours, cutoff (same-day cut-off HH:MM), "
+    "place, contact.",
 )
 @_input_file
 @db_options

@@ -202,7 +202,7 @@ def import_procedures(db: Database, name: str, raw: bytes, now: datetime) -> dic
             raise BadRequest(f"Tệp thiếu cột bắt buộc: {column}.", code="missing_columns")
     deps: set[str] = set()
     count = 0
-    from server.dossiers.inputs import clean_number, clean_text
+    from server.dossiers.inputs import clean_cutoff, clean_number, clean_text
 
     with db.write() as conn:
         for line, v in table.rows:
@@ -234,6 +234,7 @@ def import_procedures(db: Database, name: str, raw: bytes, now: datetime) -> dic
                     "department": dep,
                     "limit_days": clean_number(v.get("limit_days"), "limit_days"),
                     "limit_hours": clean_number(v.get("limit_hours"), "limit_hours"),
+                    "cutoff": clean_cutoff(v.get("cutoff")),
                     "created_at": iso(now),
                 },
             )

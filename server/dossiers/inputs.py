@@ -143,6 +143,23 @@ def clean_number(value: Any, field: str) -> float | None:
     return number
 
 
+_CUTOFF = re.compile(r"^([01]?\d|2[0-3])\s*[:hH]\s*([0-5]\d)?$")
+
+
+def clean_cutoff(value: Any, field: str = "cutoff") -> str | None:
+    """A same-day cut-off as "HH:MM" ("15:00", "15h", "15h00", or a spreadsheet time)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    m = _CUTOFF.match(str(value).strip())
+    if m is None:
+        raise _bad(
+            field, f"Trường '{field}' là giờ tiếp nhận trong ngày, dạng HH:MM (ví dụ 15:00)."
+        )
+    return f"{int(m[1]):02d}:{m[2] or '00'}"
+
+
 @dataclass(frozen=True)
 class DossierFields:
     """What a PUT body or an import row may set on a dossier (None = not given)."""

@@ -255,6 +255,7 @@ def _create(tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: s
         _require_details(target, ev)
     days, hours = _limits(tx, f, p, received)
     row = {
+        "limit_cutoff": None if f.due_at is not None else p.get("cutoff"),
         "procedure": p["code"],
         "department": dep,
         "applicant": f.applicant or "",
@@ -325,6 +326,7 @@ def _update_fields(
         p, _ = _procedure(tx, f, d["department"], scope)
         upd["procedure"] = p["code"]
         upd["limit_days"], upd["limit_hours"] = p["limit_days"], p["limit_hours"]
+        upd["limit_cutoff"] = p.get("cutoff")
     for name in ("applicant", "phone"):
         value = getattr(f, name)
         if value is not None and value != d[name]:
@@ -341,6 +343,8 @@ def _update_fields(
         )
         if (days, hours) != (d["limit_days"], d["limit_hours"]):
             upd["limit_days"], upd["limit_hours"] = days, hours
+        if new_due and d.get("limit_cutoff"):
+            upd["limit_cutoff"] = None  # an explicit due date is the date, no cut-off
     if not upd:
         return d
     merged = {**d, **upd}

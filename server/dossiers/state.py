@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from server.clock import iso, parse_iso
@@ -114,25 +114,37 @@ def recompute_due(cfg: Config, d: dict[str, Any]) -> str | None:
     possible one); the lookup screen says the clock is stopped while it stays open.
     """
     days, hours = d.get("limit_days"), d.get("limit_hours")
-    if not d.get("received_at") or (days is None and hours is None):
+    cutoff = d.get("limit_cutoff")
+    if not d.get("received_at") or (days is None and hours is None and not cutoff):
         return d.get("due_at")
     closed = tuple((a, b) for a, b in d["pauses"] if b is not None and b > a)
-    return _due(cfg, d["received_at"], days or 0, hours or 0, closed)
+    return _due(cfg, d["received_at"], days or 0, hours or 0, closed, cutoff)
 
 
-_due_cache: dict[tuple[Any, str, float, float, tuple[tuple[str, str], ...]], str] = {}
+_due_cache: dict[tuple[Any, ...], str] = {}
 
 
-def _due(cfg: Config, received: str, days: float, hours: float, pauses: tuple) -> str:
+def _due(
+    cfg: Config, received: str, days: float, hours: float, pauses: tuple, cutoff: str | None
+) -> str:
     """Memoised per (calendar, receipt, limit, closed pauses): an import of a day's
     dossiers, all received at the same desk hours, computes each due date once."""
     cal = dsettings.calendar(cfg)
-    key = (cal, received, days, hours, pauses)  # the calendar itself: ids can be reused
+    key = (cal, received, days, hours, pauses, cutoff)  # the calendar itself: ids can be reused
     hit = _due_cache.get(key)
     if hit is None:
         spans = [(parse_iso(a), parse_iso(b)) for a, b in pauses]
         start = parse_iso(received)
-        hit = iso(cal.due_date(start, days=days, hours=hours, pauses=spans, now=start))
+        hit = iso(
+            cal.due_date(
+                start,
+                days=days,
+                hours=hours,
+                pauses=spans,
+                now=start,
+                cutoff=time.fromisoformat(cutoff) if cutoff else None,
+            )
+        )
         if len(_due_cache) > 20_000:
             _due_cache.clear()
         _due_cache[key] = hit
@@ -163,7 +175,7 @@ def derive(cfg: Config, d: dict[str, Any], new: DossierStatus, at: str) -> dict[
         upd.update(finished_at=None, returned_at=None)
     upd["ended_at"] = at if new in ENDED else None
     merged = {**d, **upd}
-    inputs = ("received_at", "limit_days", "limit_hours")
+    inputs = ("received_at", "limit_days", "limit_hours", "limit_cutoff")
     closed_pauses = [p for p in merged["pauses"] if p[1] is not None]
     if (
         d.get("due_at") is None

@@ -48,6 +48,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "event_id": ("Mã sự kiện",),
     "department_name": ("Tên đơn vị", "Tên cơ quan"),
     "limit_hours": ("Số giờ giải quyết",),
+    "cutoff": ("Giờ chốt trả trong ngày", "Giờ chốt trong ngày", "Same-day cut-off"),
     "place": ("Nơi trả kết quả",),
     "contact": ("Liên hệ",),
 }

@@ -138,7 +138,17 @@ def m0003_dossiers(db: Utils) -> None:
     )
 
 
-MIGRATIONS = [("0003_dossiers", m0003_dossiers)]
+def m0013_calendar_cutoff(db: Utils) -> None:
+    """A procedure's same-day cut-off ("HH:MM", e.g. chứng thực: received before 15:00,
+    returned the same day), copied on each dossier like its limit."""
+    db.execute("ALTER TABLE procedure ADD COLUMN cutoff TEXT")
+    db.execute("ALTER TABLE dossier ADD COLUMN limit_cutoff TEXT")
+
+
+MIGRATIONS = [
+    ("0003_dossiers", m0003_dossiers),
+    ("0013_calendar_cutoff", m0013_calendar_cutoff),
+]
 
 #: Columns a caller may set on a dossier row (everything but id and code).
 DOSSIER_FIELDS = (
@@ -152,6 +162,7 @@ DOSSIER_FIELDS = (
     "received_at",
     "limit_days",
     "limit_hours",
+    "limit_cutoff",
     "due_at",
     "promised_at",
     "pauses",
@@ -225,14 +236,16 @@ def procedures(conn: sqlite3.Connection, department: str | None = None) -> list[
 
 def upsert_procedure(conn: sqlite3.Connection, p: dict[str, Any]) -> None:
     conn.execute(
-        """INSERT INTO procedure (code, name, department, limit_days, limit_hours, created_at)
-           VALUES (:code, :name, :department, :limit_days, :limit_hours, :created_at)
+        """INSERT INTO procedure
+             (code, name, department, limit_days, limit_hours, cutoff, created_at)
+           VALUES (:code, :name, :department, :limit_days, :limit_hours, :cutoff, :created_at)
            ON CONFLICT (code) DO UPDATE SET
              name = excluded.name,
              department = excluded.department,
              limit_days = COALESCE(excluded.limit_days, limit_days),
-             limit_hours = COALESCE(excluded.limit_hours, limit_hours)""",
-        {"limit_days": None, "limit_hours": None, **p},
+             limit_hours = COALESCE(excluded.limit_hours, limit_hours),
+             cutoff = COALESCE(excluded.cutoff, cutoff)""",
+        {"limit_days": None, "limit_hours": None, "cutoff": None, **p},
     )
 
 
