@@ -40,6 +40,7 @@ from display.payload import BoardPayloadError, Call, parse_call
 from display.state import BoardState
 from server.protocol import (
     EV_CALL,
+    EV_CALL_STATE,
     EV_COUNTER,
     EV_ERROR,
     EV_QUEUE,
@@ -185,6 +186,7 @@ class BoardClient:
             (EV_CALL, self._on_call),
             (EV_QUEUE, self._on_queue),
             (EV_COUNTER, self._on_counter),
+            (EV_CALL_STATE, self._on_call_state),
             (EV_ERROR, self._on_error),
         ):
             sio.on(event, handler, namespace=NS_DISPLAY)
@@ -352,6 +354,9 @@ class BoardClient:
     def _on_counter(self, payload: Any) -> None:
         self._apply(self.state.apply_counter, payload)
 
+    def _on_call_state(self, payload: Any) -> None:
+        self._apply(self.state.apply_call_state, payload)
+
     def tick(self) -> None:
         """Once a second: re-ask for missing calls, or give a hopeless gap up."""
         now = self.now()
@@ -365,7 +370,7 @@ class BoardClient:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _apply(self, method: Callable[[Any], None], payload: Any) -> None:
+    def _apply(self, method: Callable[[Any], object], payload: Any) -> None:
         with self._lock:
             try:
                 method(payload)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from server.protocol import CounterState
+from server.protocol import CallState, CounterState
 
 
 class BoardPayloadError(ValueError):
@@ -39,12 +39,16 @@ class Call:
     arrived_at: datetime | None = None
     """When this board learnt of it live; None for calls that only came in a snapshot,
     which the renderer shows without flashing."""
+    state: str = CallState.CALLED
+    """How the call stands (``server.protocol.CallState``): the server's word when the
+    call was read, moved by `call_state` events."""
 
 
 @dataclass(frozen=True)
 class Serving:
     label: str
     status: str
+    ticket_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ def parse_call(payload: Mapping[str, Any], arrived_at: datetime | None = None) -
         zone=optional_str(payload, "zone"),
         prev_seq=optional_int(payload, "prev_seq"),
         arrived_at=arrived_at,
+        state=str(payload.get("state") or CallState.CALLED),
     )
 
 
@@ -145,6 +150,7 @@ def parse_counter(payload: Mapping[str, Any]) -> Counter:
         serving = Serving(
             label=str(require(serving_raw, "label", (str, int))),
             status=str(serving_raw.get("status") or ""),
+            ticket_id=optional_int(serving_raw, "id"),
         )
     number = require(payload, "number", int)
     services = payload.get("services") or []

@@ -34,6 +34,7 @@ from display.payload import (
     Call,
     Counter,
     Service,
+    Serving,
     optional_int,
     optional_str,
     parse_call,
@@ -41,6 +42,7 @@ from display.payload import (
     parse_service,
     require,
 )
+from server.protocol import ACTIVE_CALL, CallState, CounterState
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +125,37 @@ class BoardState:
         if not codes:
             return list(self.services)
         return [s for s in self.services if s.code in codes]
+
+    @property
+    def main_call(self) -> Call | None:
+        """The call the board shows big: the newest whose invitation still holds.
+
+        A call that ended (no-show, finished, transferred, its counter paused or
+        closed) must not keep inviting anyone: it stays in the recent list, marked,
+        and the newest call still active takes the main area — or nothing does."""
+        for call in self.recent_calls:
+            if self.call_ended(call) is None:
+                return call
+        return None
+
+    def call_ended(self, call: Call) -> str | None:
+        """Why ``call`` no longer invites anyone (a ``CallState``), None while it holds.
+
+        The server's word first (``call.state``); then the counter as this board sees
+        it: paused or closed, or serving another ticket ("call next" finishes the
+        previous citizen without an event of its own, so that means "done")."""
+        if call.state not in ACTIVE_CALL:
+            return call.state
+        counter = self._counters.get(call.counter)
+        if counter is None:
+            return None  # a counter outside this board's zone: the call's state decides
+        if counter.state == CounterState.PAUSED:
+            return CallState.COUNTER_PAUSED
+        if counter.state == CounterState.CLOSED:
+            return CallState.COUNTER_CLOSED
+        if counter.serving is None or not _same_ticket(counter.serving, call):
+            return CallState.DONE
+        return None
 
     @property
     def has_baseline(self) -> bool:
@@ -247,6 +280,22 @@ class BoardState:
         if version is not None:
             self._queue_version = version
 
+    def apply_call_state(self, payload: Mapping[str, Any]) -> bool:
+        """A called ticket moved on: mark its call (True if this board shows it)."""
+        seq = require(payload, "seq", int)
+        state = str(require(payload, "state", str))
+
+        def marked(call: Call) -> Call:
+            return replace(call, state=state) if call.seq == seq else call
+
+        shown = any(c.seq == seq for c in self.recent_calls)
+        self.recent_calls = [marked(c) for c in self.recent_calls]
+        if self.current_call is not None:
+            self.current_call = marked(self.current_call)
+        if seq in self._pending:
+            self._pending[seq] = marked(self._pending[seq])
+        return shown
+
     def apply_counter(self, payload: Mapping[str, Any]) -> None:
         counter = parse_counter(require(payload, "counter", Mapping))
         counters = dict(self._counters)
@@ -320,6 +369,12 @@ class BoardState:
     def _clear_gap(self) -> None:
         self._gap_since = None
         self._resync_asked_at = None
+
+
+def _same_ticket(serving: Serving, call: Call) -> bool:
+    if serving.ticket_id is not None and call.ticket_id is not None:
+        return str(serving.ticket_id) == str(call.ticket_id)
+    return serving.label == call.label
 
 
 def _prev(call: Call) -> int:

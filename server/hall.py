@@ -12,7 +12,7 @@ from typing import Any
 from . import estimates, hours
 from .clock import business_day, iso
 from .config import Config
-from .protocol import FINAL, TicketStatus
+from .protocol import AT_COUNTER, FINAL, CallState, TicketStatus
 from .store import Database, catalog
 from .store import tickets as store
 
@@ -136,6 +136,21 @@ def issued_view(t: dict[str, Any], svc: dict[str, Any], cfg: Config) -> dict[str
     }
 
 
+def call_state(call: dict[str, Any]) -> CallState:
+    """How a call stands from its ticket now (``ticket_status``/``ticket_counter``, joined
+    by the store; a call just made carries neither and is "called")."""
+    status = call.get("ticket_status")
+    if status is None:
+        return CallState.CALLED
+    if status in AT_COUNTER:
+        if call.get("ticket_counter") != call["counter"]:
+            return CallState.TRANSFERRED  # called again at another counter since
+        return CallState(status)
+    if status == TicketStatus.WAITING:
+        return CallState.TRANSFERRED  # sent back to a queue
+    return CallState(status)
+
+
 def call_payload(
     call: dict[str, Any], service_names: dict[str, str], announcer: Announcer | None
 ) -> dict[str, Any]:
@@ -151,6 +166,7 @@ def call_payload(
         "service_name": service_names.get(call["service"], call["service"]),
         "recall": bool(call["recall"]),
         "at": call["at"],
+        "state": call_state(call),
         "text": text,
         "audio_url": audio_url,
     }

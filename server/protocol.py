@@ -27,6 +27,28 @@ AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
 FINAL = (TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.CANCELLED)
 
 
+class CallState(StrEnum):
+    """How a call stands now, as boards show it (``state`` of every call payload)."""
+
+    CALLED = "called"
+    """The invitation stands: the ticket is called at that counter."""
+    SERVING = "serving"
+    """The citizen came: the ticket is being served at that counter."""
+    DONE = "done"
+    NO_SHOW = "no_show"
+    TRANSFERRED = "transferred"
+    """Sent to another service or counter (or called again elsewhere since)."""
+    CANCELLED = "cancelled"
+    COUNTER_PAUSED = "counter_paused"
+    COUNTER_CLOSED = "counter_closed"
+    """The last two are judged by the boards from the counter's own state (a counter
+    pauses or closes only when nobody is at it, so the server's calls never carry them)."""
+
+
+#: Calls whose invitation still holds: the main call area of a board shows the newest.
+ACTIVE_CALL = (CallState.CALLED, CallState.SERVING)
+
+
 class TicketAction(StrEnum):
     """Kinds of rows in ``ticket_event`` (the append-only history)."""
 
@@ -97,7 +119,15 @@ NS_PAD = "/pad"
 EV_SNAPSHOT = "snapshot"
 #: /display on every call and recall: {"seq", "ticket_id", "label", "counter", "counter_name",
 #:  "service", "service_name", "recall": bool, "at": ISO-8601, "text": announcement,
-#:  "audio_url": "/api/v1/audio/<key>.wav", "zone", "prev_seq", "counter_view": counter|None}
+#:  "audio_url": "/api/v1/audio/<key>.wav", "zone", "state": CallState, "prev_seq",
+#:  "counter_view": counter|None}
+#: "state" is how the call stands when it is read (live: "called"; in a snapshot, a resync
+#: replay or GET /api/v1/calls: whatever happened to its ticket since), and `call_state`
+#: events move it.  A board's main call area shows its newest call that is still active
+#: (ACTIVE_CALL, at a counter the board sees open, and that counter's `serving` is that
+#: ticket: "call next" finishes the previous citizen without a ticket event of its own,
+#: so a counter that moved on to another ticket means "done"); ended calls stay in the
+#: recent list, marked.
 #: "counter_view" is the calling counter as the `counter` event would show it, sent live
 #: only (not in resync replays): boards update the counter from it, and the `counter` event
 #: that follows a call goes to people's live views on /display, not to the boards.
@@ -109,7 +139,15 @@ EV_CALL = "call"
 #: /display, /counter, /kiosk: {"services": [service_summary...]} whenever waiting counts move.
 EV_QUEUE = "queue"
 #: /display, /counter: {"counter": counter} whenever a counter's state or ticket changes.
+#: A `resync` reply starts with the `counter` views of the counters its calls were made
+#: at (the boards missed the views those live calls carried).
 EV_COUNTER = "counter"
+#: /display (boards of the call's zone, and all-zone boards) when a called ticket moves on
+#: (start, finish, no-show, transfer), before the counter's own `counter` event:
+#:  {"seq": the ticket's latest call, "ticket_id", "label", "counter", "zone",
+#:   "state": CallState}.  Boards update the call with that seq (older calls of the ticket
+#:  are already replaced in their lists); nothing is sent while that call is unpublished.
+EV_CALL_STATE = "call_state"
 #: /track: {"ticket": public ticket status} whenever the ticket's position or state moves.
 EV_TICKET = "ticket"
 #: /kiosk: {"job": print job} for a ticket issued on that kiosk.

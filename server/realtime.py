@@ -24,6 +24,7 @@ from .clock import business_day
 from .protocol import (
     EV_ALERT,
     EV_CALL,
+    EV_CALL_STATE,
     EV_COUNTER,
     EV_QUEUE,
     EV_RATE,
@@ -145,6 +146,25 @@ class Realtime:
                 self._render_audio, payload["label"], payload["counter"]
             )
         return sent
+
+    def publish_call_state(self, t: dict[str, Any]) -> None:
+        """A called ticket moved on (start, finish, no-show, transfer): its boards mark
+        its latest call, so none keeps inviting a citizen who has gone (or came)."""
+        with self._seq_lock:
+            with self.ctx.db.read() as conn:
+                row = store.latest_call_of(conn, t["id"])
+            if row is None or row["seq"] > self.last_emitted:
+                return  # never called, or its call is not out yet: that carries the state
+            body = {
+                "seq": row["seq"],
+                "ticket_id": row["ticket_id"],
+                "label": row["label"],
+                "counter": row["counter"],
+                "zone": row["zone"],
+                "state": hall.call_state(row),
+            }
+            self._fan_out(EV_CALL_STATE, body, NS_DISPLAY, ALL_ZONES)
+            self._fan_out(EV_CALL_STATE, body, NS_DISPLAY, zone_room(row["zone"]))
 
     def _render_audio(self, label: str, counter: int) -> None:
         if self.ctx.announcer is not None:

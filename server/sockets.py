@@ -18,6 +18,7 @@ from .auth import socket_identity
 from .printjobs import record_seen
 from .protocol import (
     EV_CALL,
+    EV_COUNTER,
     EV_ERROR,
     EV_QUEUE,
     EV_RATE,
@@ -114,9 +115,16 @@ class DisplayNamespace(_Base):
             rows = store.calls_after(conn, after, limit=RESYNC_MAX + 1, zone=zone)
             names = hall.service_names(conn)
             prev = store.calls_before_in_zone(conn, rows[0]["seq"], zone) if rows else after
+            views = [] if len(rows) > RESYNC_MAX else hall.counters_view(conn, zone)
         if len(rows) > RESYNC_MAX:
             self._snapshot(zone)
             return
+        # The live calls missed carried their counters' views: the counters as they are
+        # now come first, so a replayed call is judged against its counter's present.
+        at = {row["counter"] for row in rows}
+        for view in views:
+            if view["number"] in at:
+                emit(EV_COUNTER, {"counter": view})
         for row in rows:
             if row["seq"] > self.rt.last_emitted:
                 break  # not yet published live; it will arrive through the live stream

@@ -187,8 +187,12 @@ SCHEMAS: dict[str, Any] = {
             "text": STR,
             "audio_url": NSTR,
             "zone": STR,
+            "state": {
+                "enum": ["called", "serving", "done", "no_show", "transferred", "cancelled"],
+                "description": "How the call stands now (see server/protocol.py, EV_CALL)",
+            },
         },
-        ["seq", "label", "counter", "counter_name", "recall", "at"],
+        ["seq", "label", "counter", "counter_name", "recall", "at", "state"],
     ),
 }
 

@@ -13,7 +13,7 @@ from ..console import dossier_codes
 from ..dossiers.service import link_codes
 from ..errors import BadRequest, Forbidden, NotFound
 from ..kiosk_limit import KioskLimited
-from ..protocol import Channel
+from ..protocol import AT_COUNTER, Channel
 from ..realtime_kiosk import hub as kiosk_hub
 from ..store import tickets as store
 from . import api
@@ -81,6 +81,8 @@ def _ticket_for_staff(ticket_id: int) -> dict[str, Any]:
 
 def _after(t: dict[str, Any], old: dict[str, Any]) -> None:
     rt = ctx().realtime
+    if old["status"] in AT_COUNTER:
+        rt.publish_call_state(t)  # the boards' call of it ends (or the citizen came)
     for number in {old.get("counter"), t.get("counter")} - {None}:
         rt.publish_counter(number)
     rt.queue_changed(*{old["queue_service"], t["queue_service"]})

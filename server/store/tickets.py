@@ -371,14 +371,22 @@ def insert_call(conn: sqlite3.Connection, c: dict[str, Any]) -> int:
     return int(cur.lastrowid or 0)
 
 
+#: Calls with how their ticket stands now (boards show whether a call still holds).
+_CALLS = (
+    "SELECT call.*, ticket.status AS ticket_status, ticket.counter AS ticket_counter"
+    " FROM call LEFT JOIN ticket ON ticket.id = call.ticket_id"
+)
+
+
 def calls_after(
     conn: sqlite3.Connection, seq: int, limit: int = 500, zone: str | None = None
 ) -> list[dict[str, Any]]:
     if zone is None:
-        rows = conn.execute("SELECT * FROM call WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+        rows = conn.execute(f"{_CALLS} WHERE call.seq > ? ORDER BY call.seq LIMIT ?", (seq, limit))
     else:
         rows = conn.execute(
-            "SELECT * FROM call WHERE seq > ? AND zone = ? ORDER BY seq LIMIT ?", (seq, zone, limit)
+            f"{_CALLS} WHERE call.seq > ? AND call.zone = ? ORDER BY call.seq LIMIT ?",
+            (seq, zone, limit),
         )
     return [dict(r) for r in rows]
 
@@ -387,12 +395,20 @@ def recent_calls(
     conn: sqlite3.Connection, limit: int, zone: str | None = None
 ) -> list[dict[str, Any]]:
     if zone is None:
-        rows = conn.execute("SELECT * FROM call ORDER BY seq DESC LIMIT ?", (limit,))
+        rows = conn.execute(f"{_CALLS} ORDER BY call.seq DESC LIMIT ?", (limit,))
     else:
         rows = conn.execute(
-            "SELECT * FROM call WHERE zone = ? ORDER BY seq DESC LIMIT ?", (zone, limit)
+            f"{_CALLS} WHERE call.zone = ? ORDER BY call.seq DESC LIMIT ?", (zone, limit)
         )
     return [dict(r) for r in reversed(rows.fetchall())]
+
+
+def latest_call_of(conn: sqlite3.Connection, ticket_id: int) -> dict[str, Any] | None:
+    """A ticket's newest call, with the ticket's state now (None: never called)."""
+    row = conn.execute(
+        f"{_CALLS} WHERE call.ticket_id = ? ORDER BY call.seq DESC LIMIT 1", (ticket_id,)
+    ).fetchone()
+    return dict(row) if row else None
 
 
 def calls_before_in_zone(conn: sqlite3.Connection, seq: int, zone: str | None) -> int:
