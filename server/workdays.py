@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Years for which Vietnam's public holidays are read from the ``holidays`` package.
-VN_YEARS = range(1990, 2201)
+#: Years for which Vietnam's public holidays are read from the ``holidays`` package (its
+#: lunar calendar ends with 2100).
+VN_YEARS = range(1990, 2101)
 
 
 @lru_cache(maxsize=512)
