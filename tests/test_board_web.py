@@ -124,8 +124,8 @@ def test_web_board_shows_a_call_and_plays_chime_then_voice(hall, tv, tmp_path) -
         "Quầy 1",
         "1001",
     ]
-    # eight services page four at a time: the page on screen shows counts in words
-    assert "Đang chờ: " in tv.locator("#bd-services").inner_text()
+    # all eight services at once, each with its count (issue 16.10: no paging when they fit)
+    assert tv.locator("#bd-services [data-service]").count() == 8
     wait_for(
         lambda: (
             tv.evaluate("window.motcuaBoard.state.services.find(s => s.code === 'DD').waiting") == 1

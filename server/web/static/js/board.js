@@ -8,22 +8,18 @@
    call is never shown twice, never out of order, and never lost to a network blip.
    Sound: chime then voice, one announcement at a time, none dropped; a recall is a new
    call and plays again; after an outage only calls of the last minute are voiced (the
-   others just appear in the list).  TVs that block autoplay get a one-time button. */
+   others just appear in the list).  TVs that block autoplay get a one-time button.
+   The drawing (main call, marked recent calls, paged columns) is in board_view.js. */
 (function () {
   "use strict";
   const kit = window.motcuaBoardKit;
   const el = window.motcua.el;
   const text = kit.text;
 
-  const FLASH_MS = 8000;
   const ANNOUNCE_MAX_AGE_MS = 60000;
   const RESYNC_RETRY_MS = 5000;
   const GAP_TIMEOUT_MS = 30000;
   const RECENT_MAX = 8;
-  const RECENT_ROWS = 7;
-  const PAGE_MS = 10000;
-  const COUNTERS_PER_PAGE = 10;
-  const SERVICES_PER_PAGE = 4;
   const NOTICE_SPEED_PX_S = 120;
 
   const S = {
@@ -42,8 +38,8 @@
     resyncAskedAt: null,
     connected: false,
     snapshotThisConnection: false,
-    pages: { counters: -1, services: -1 },
   };
+  const view = window.motcuaBoardView.create(S);
 
   // --- sounds ------------------------------------------------------------------------
   const sound = window.motcuaBoardAudio.createAnnouncer({
@@ -107,7 +103,8 @@
     const queues = takeQueue(call.queue);
     if (!showNow(call)) {
       if (tile) renderTiles();
-      if (queues) renderServices(true);
+      else if (queues) view.renderServices();
+      if (tile) renderCalls();
       return;
     }
     show(call);
@@ -184,7 +181,7 @@
   }
 
   function onQueue(body) {
-    if (takeQueue(body)) renderServices(true);
+    if (takeQueue(body)) view.renderServices();
   }
 
   function setCounter(c) {
@@ -194,19 +191,26 @@
     return true;
   }
 
-  function renderTiles() {
-    renderCounters(true);
-    renderServices(true);
+  function onCounter(body) {
+    if (setCounter(body && body.counter)) {
+      renderTiles();
+      renderCalls(); // a counter that paused or moved on ends its call
+    }
   }
 
-  function onCounter(body) {
-    if (setCounter(body && body.counter)) renderTiles();
+  // A called ticket moved on (no-show, finished, transferred, or the citizen came).
+  function onCallState(body) {
+    if (!body || !Number.isInteger(body.seq) || typeof body.state !== "string") return;
+    const mark = (c) => (c.seq === body.seq ? Object.assign({}, c, { state: body.state }) : c);
+    S.recent = S.recent.map(mark);
+    if (S.current) S.current = mark(S.current);
+    if (S.pending.has(body.seq)) S.pending.set(body.seq, mark(S.pending.get(body.seq)));
+    renderCalls();
   }
 
   function tick() {
     kit.renderClock();
-    renderCounters(false);
-    renderServices(false);
+    view.tick();
     if (!S.pending.size || S.gapSince === null) return;
     const now = Date.now();
     if (now - S.gapSince >= GAP_TIMEOUT_MS) {
@@ -224,113 +228,17 @@
     }
   }
 
-  // --- drawing -------------------------------------------------------------------------
+  // --- drawing (board_view.js) -----------------------------------------------------------
   const $ = (id) => document.getElementById(id);
 
-  function serviceName(code, fallback) {
-    const s = S.services.find((x) => x.code === code);
-    if (!s) return fallback || code || "";
-    return kit.data.lang === "en" && s.name_en ? s.name_en : s.name_vi;
+  function renderTiles() {
+    view.renderCounters();
+    view.renderServices();
   }
 
-  function renderCurrent(restartFlash) {
-    const call = S.current;
-    $("bd-none").hidden = !!call;
-    $("bd-call").hidden = !call;
-    const panel = $("bd-current");
-    if (!call) {
-      panel.classList.remove("bd-flash");
-      return;
-    }
-    $("bd-label").textContent = call.label;
-    $("bd-counter").textContent = text("board.call.counter", { number: call.counter });
-    $("bd-service").textContent = serviceName(call.service, call.service_name);
-    let extra = call.counter_name || "";
-    const plain = [String(call.counter), text("board.call.counter", { number: call.counter }), "Quầy " + call.counter, "Counter " + call.counter];
-    if (plain.includes(extra)) extra = "";
-    if (call.recall) extra = extra ? text("board.call.recall") + " · " + extra : text("board.call.recall");
-    $("bd-extra").textContent = extra;
-    kit.fit($("bd-label"), 220, 60);
-    kit.fit($("bd-counter"), 190, 60);
-    const age = call.arrivedAt ? Date.now() - call.arrivedAt : Infinity;
-    if (restartFlash && age < FLASH_MS) {
-      panel.classList.remove("bd-flash");
-      void panel.offsetWidth; // restart the animation for the new call
-      panel.classList.add("bd-flash");
-    } else if (age >= FLASH_MS) {
-      panel.classList.remove("bd-flash");
-    }
-  }
-
-  function renderRecent() {
-    const list = $("bd-recent");
-    list.replaceChildren(...S.recent.filter((c) => c !== S.current).slice(0, RECENT_ROWS).map((c) =>
-      el("li", { class: "bd-recent-row" },
-        el("span", { class: "bd-recent-label", text: c.label }),
-        el("span", { class: "bd-recent-counter", text: text("board.recent.row_counter", { number: c.counter }) }))));
-  }
-
-  function pageOf(items, perPage, kind, force) {
-    const pages = Math.max(1, Math.ceil(items.length / perPage));
-    const index = Math.floor(kit.serverNow() / PAGE_MS) % pages;
-    if (!force && index === S.pages[kind]) return null;
-    S.pages[kind] = index;
-    $("bd-" + kind + "-pager").textContent = pages > 1 ? text("board.page", { page: index + 1, pages }) : "";
-    return items.slice(index * perPage, (index + 1) * perPage);
-  }
-
-  function pauseReason(c) {
-    if (!c.pause_reason) return "";
-    const key = "board.pause." + c.pause_reason;
-    return key in kit.data.texts ? text(key) : c.pause_reason;
-  }
-
-  function renderCounters(force) {
-    const shown = Array.from(S.counters.values()).filter((c) => c.state !== "closed").sort((a, b) => a.number - b.number);
-    const page = pageOf(shown, COUNTERS_PER_PAGE, "counters", force);
-    if (page === null) return;
-    const list = $("bd-counters");
-    list.classList.toggle("bd-two-cols", shown.length > 5);
-    list.replaceChildren(...page.map((c) => {
-      const paused = c.state === "paused";
-      const status = paused
-        ? el("span", { class: "bd-tile-paused", text: text("board.counters.paused") })
-        : c.serving
-          ? el("span", { class: "bd-tile-serving", text: c.serving.label })
-          : el("span", { class: "bd-tile-free", text: text("board.counters.free") });
-      // Second line: what the counter serves, or why it is paused.
-      const detail = paused && pauseReason(c)
-        ? el("span", { class: "bd-tile-reason", text: pauseReason(c) })
-        : el("span", { class: "bd-tile-services", text: (c.services || []).map((code) => serviceName(code, code)).join(" · ") });
-      return el("li", { class: "bd-tile" + (paused ? " bd-tile-is-paused" : ""), "data-counter": String(c.number) },
-        el("span", { class: "bd-tile-name", text: text("board.call.counter", { number: c.number }) }),
-        status,
-        detail);
-    }));
-  }
-
-  function zoneServices() {
-    if (S.zone === null) return S.services;
-    const codes = new Set();
-    for (const c of S.counters.values()) for (const code of c.services || []) codes.add(code);
-    return codes.size ? S.services.filter((s) => codes.has(s.code)) : S.services;
-  }
-
-  function renderServices(force) {
-    const page = pageOf(zoneServices(), SERVICES_PER_PAGE, "services", force);
-    if (page === null) return;
-    $("bd-services").replaceChildren(...page.map((s) => {
-      const name = kit.data.lang === "en" && s.name_en ? s.name_en : s.name_vi;
-      const line = s.open
-        ? [el("span", { class: "bd-svc-waiting", text: text("board.services.waiting", { count: s.waiting }) }),
-          s.waiting && s.estimated_wait_min
-            ? el("span", { class: "bd-svc-estimate", text: text("board.services.estimate", { minutes: s.estimated_wait_min }) })
-            : ""]
-        : [el("span", { class: "bd-svc-closed", text: text("board.services.closed") })];
-      return el("li", { class: "bd-svc" + (s.open ? "" : " bd-svc-is-closed"), "data-service": s.code },
-        el("span", { class: "bd-svc-name", text: name }),
-        el("span", { class: "bd-svc-line" }, ...line));
-    }));
+  function renderCalls() {
+    view.renderCurrent(false);
+    view.renderRecent();
   }
 
   let noticeShown = null;
@@ -349,19 +257,18 @@
     if (S.center !== centerFitted) {
       centerFitted = S.center;
       $("bd-center").textContent = S.center;
-      kit.fit($("bd-center"), 46, 26);
+      kit.fit($("bd-center"), 44, 40);
     }
-    renderCurrent(restartFlash);
-    renderRecent();
-    renderCounters(true);
-    renderServices(true);
+    view.renderCurrent(restartFlash);
+    view.renderRecent();
+    renderTiles();
     renderNotice();
   }
 
   // --- connection ----------------------------------------------------------------------
   const socket = window.motcua.socket("/display");
   window.motcuaBoard = {
-    state: S, audioLog: sound.log, announced: sound.announced, queue: sound.queue, socket,
+    state: S, audioLog: sound.log, announced: sound.announced, queue: sound.queue, socket, view,
   };
 
   // socket.io delivers the events that arrived with the connection (the snapshot)
@@ -384,6 +291,7 @@
   socket.on("call", onCall);
   socket.on("queue", onQueue);
   socket.on("counter", onCounter);
+  socket.on("call_state", onCallState);
 
   kit.keepStageFitted($("bd-board"));
   kit.renderClock();
