@@ -73,7 +73,7 @@ def cancel_waiting_from_device(
     start, end = _when(since, "since"), _when(until, "until")
     if end <= start or end - start > MAX_WINDOW:
         raise BadRequest(
-            "Khoảng thời gian phải có 'until' sau 'since' và dài không quá 24 giờ.",
+            "Giờ kết thúc (until) phải sau giờ bắt đầu (since), cách nhau không quá 24 giờ.",
             code="bad_window",
         )
     why = _reason(reason)

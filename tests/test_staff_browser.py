@@ -131,9 +131,9 @@ def test_counter_console_and_supervisor_live(live_server, page, browser):
     # the supervisor closes a service for the day (two clicks) and reassigns a counter
     row = boss.locator('#services tr[data-code="TKQ"]')
     row.get_by_role("button").click()
-    expect(row.get_by_role("button")).to_have_text("Chắc chắn?")
+    expect(row.get_by_role("button")).to_have_text("Bấm lần nữa để ngừng")
     row.get_by_role("button").click()
-    expect(row).to_contain_text("đã ngừng nhận số hôm nay", timeout=WAIT)
+    expect(row.locator(".sstate")).to_have_text("Đã ngừng nhận số hôm nay", timeout=WAIT)
     assert (
         requests.post(
             f"{url}/api/v1/tickets", json={"service": "TKQ"}, headers=kiosk, timeout=5

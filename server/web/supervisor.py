@@ -61,8 +61,14 @@ def hall(who: Identity):
     c = ctx()
     with c.db.read() as conn:
         services = catalog.services(conn, active_only=True)
+    local = c.now().astimezone(c.cfg.tz)
+    offset = local.strftime("%z")
     boot = {
         "now": iso(c.now()),
+        # the flood dialog's times are the center's: today's date and its UTC offset
+        "tz": c.cfg.timezone,
+        "today": local.date().isoformat(),
+        "utc_offset": f"{offset[:3]}:{offset[3:]}",
         "text": bundle("staff.", "vi"),
         "services": [{"code": s["code"], "name": s["name_vi"]} for s in services],
     }

@@ -79,14 +79,21 @@
   let armed = { code: null, until: 0 };
   const isArmed = (s) => !s.closed_today && armed.code === s.code && Date.now() < armed.until;
 
+  // Each row shows the service's state (a status line, not a button) apart from the
+  // action (a button whose label is the verb), so neither reads as the other.
+  function serviceState(s) {
+    if (s.closed_today) return ["off", tr("hall.closed_today")];
+    return s.open ? ["on", tr("hall.issuing")] : ["idle", tr("hall.not_issuing")];
+  }
+
   function renderServices() {
     $("services").replaceChildren(...state.services.map((s) => {
       const label = s.closed_today ? tr("hall.reopen") : isArmed(s) ? tr("hall.confirm") : tr("hall.close_short");
       const btn = M.el("button", { type: "button", class: "small " + (s.closed_today ? "" : "danger"), text: label, title: s.closed_today ? tr("hall.reopen") : tr("hall.close") });
       btn.addEventListener("click", () => toggleService(s, btn));
-      const note = s.closed_today ? tr("hall.closed_today") : s.open ? "" : tr("hall.not_issuing");
+      const [kind, note] = serviceState(s);
       return M.el("tr", { class: s.closed_today ? "closed" : "", "data-code": s.code },
-        M.el("td", {}, s.name_vi, note ? M.el("span", { class: "snote", text: note }) : ""),
+        M.el("td", {}, M.el("span", { class: "sname", text: s.name_vi }), M.el("span", { class: "sstate " + kind, text: note })),
         M.el("td", { class: "num big", text: s.waiting }),
         M.el("td", { class: "num", text: s.waiting && s.longest_wait_min != null ? s.longest_wait_min + " phút" : "—" }),
         M.el("td", { class: "num" }, btn));
@@ -163,6 +170,11 @@
     tick();
     scheduleReload(1000);  // who acted there comes from /hall
   });
+  const alerts = window.motcuaHallAlerts;  // supervisor_alerts.js
+  if (alerts) {
+    socket.on("alert", (a) => alerts.add(a, true));
+    socket.on("connect", () => alerts.load());
+  }
   socket.on("queue", (msg) => {
     if (!msg || !msg.services) return;
     const byCode = new Map(msg.services.map((s) => [s.code, s]));
