@@ -242,29 +242,62 @@
     openDialog("dlg-finish", "dossier-input");
   }
 
-  function transferKind() { return document.querySelector('#form-transfer input[name="kind"]:checked').value; }
-  document.querySelectorAll('#form-transfer input[name="kind"]').forEach((r) => r.addEventListener("change", syncTransfer));
+  // Transfer: nothing chosen when the dialog opens, then two steps — choose, confirm.
+  const transferTarget = () => {
+    const svc = $("transfer-service"), ctr = $("transfer-counter");
+    if (svc.value) return { body: { service: svc.value }, name: tr("transfer_to_service", { name: svc.selectedOptions[0].textContent }) };
+    if (ctr.value) return { body: { counter: parseInt(ctr.value, 10) }, name: ctr.selectedOptions[0].textContent };
+    return null;
+  };
+  let transferArmed = false;
   function syncTransfer() {
-    $("transfer-service").disabled = transferKind() !== "service";
-    $("transfer-counter").disabled = transferKind() !== "counter";
+    const target = transferTarget();
+    const label = $("transfer-label").textContent;
+    $("transfer-ok").disabled = !target;
+    $("transfer-ok").textContent = transferArmed ? tr("transfer_confirm") : tr("transfer_choose");
+    $("transfer-summary").textContent = !target ? tr("error.need_target")
+      : tr(transferArmed ? "transfer_sure" : "transfer_to", { label, target: target.name });
+    $("transfer-summary").classList.toggle("armed", transferArmed);
   }
+  ["transfer-service", "transfer-counter"].forEach((id) => $(id).addEventListener("change", () => {
+    const other = $(id === "transfer-service" ? "transfer-counter" : "transfer-service");
+    if ($(id).value) other.value = "";  // one target at a time
+    transferArmed = false;
+    syncTransfer();
+  }));
   $("form-transfer").addEventListener("submit", (e) => {
-    const body = transferKind() === "service"
-      ? { service: $("transfer-service").value }
-      : { counter: parseInt($("transfer-counter").value, 10) };
-    if (!body.service && !body.counter) { e.preventDefault(); say(tr("error.need_target"), "error"); return; }
-    act("transfer", body);
+    const target = transferTarget();
+    if (!target) { e.preventDefault(); say(tr("error.need_target"), "error"); return; }
+    if (!transferArmed) {  // first press: say where, and ask once more
+      e.preventDefault();
+      transferArmed = true;
+      syncTransfer();
+      $("transfer-ok").focus();
+      return;
+    }
+    act("transfer", target.body);
   });
   function openTransfer() {
     const t = current(); if (!t) return;
     $("transfer-label").textContent = t.label;
+    $("transfer-service").value = "";
+    $("transfer-counter").value = "";
+    transferArmed = false;
     syncTransfer();
-    const sel = $("transfer-service");
-    if (t.service && sel.value === t.service) {
-      const other = Array.from(sel.options).find((o) => o.value !== t.service);
-      if (other) sel.value = other.value;
-    }
     openDialog("dlg-transfer");
+    $("transfer-service").focus();
+  }
+
+  // No-show: asked once more; the default button is "no, go back".
+  $("form-noshow").addEventListener("submit", (e) => {
+    if (e.submitter !== $("noshow-ok")) { e.preventDefault(); $("dlg-noshow").close(); return; }
+    act("no_show");
+  });
+  function openNoShow() {
+    const t = current(); if (!t) return;
+    $("noshow-label").textContent = t.label;
+    openDialog("dlg-noshow");
+    $("noshow-cancel").focus();
   }
 
   document.querySelectorAll("#dlg-pause .reason").forEach((b) => b.addEventListener("click", () => {
@@ -286,7 +319,7 @@
       case "call": return open && openDialog("dlg-call", "call-label");
       case "start": return act("start");
       case "finish": return openFinish();
-      case "no_show": return act("no_show");
+      case "no_show": return openNoShow();
       case "transfer": return openTransfer();
       case "pause": return open ? (!current() && openDialog("dlg-pause")) : act("resume");
     }
