@@ -100,7 +100,7 @@ def run() -> list[tuple[str, str, str, str]]:
                 "login password check (scrypt)",
                 f"{per_login:.0f} ms",
                 "≥ 50 ms, ≤ 500 ms",
-                "slow on purpose against guessing; lockout after 5 failures",
+                "slow on purpose against guessing; an address is blocked after 5 failures",
             )
         )
         db.close()

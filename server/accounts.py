@@ -38,6 +38,11 @@ class Identity:
     extra: dict[str, Any] = field(default_factory=dict)
     department: str | None = None  # api keys: the department whose dossiers it may touch
     scopes: tuple[str, ...] = ()  # api keys: e.g. ("dossiers:read", "dossiers:write")
+    #: What proved it, checked again while a Socket.IO connection lasts
+    #: (logins.still_valid): "token" (a bearer token's hash), "session" (a staff
+    #: session's id hash) or "paired" (a paired device's token fingerprint).
+    via: str = ""
+    credential: str = field(default="", repr=False)
 
     @property
     def actor(self) -> str:
@@ -100,21 +105,6 @@ def add_user(
                 "counters": list(counters),
                 "created_at": iso(now),
             },
-        )
-
-
-def set_password(db: Database, username: str, password: str) -> None:
-    check_password_strength(password)
-    with db.write() as conn:
-        u = accounts.user_by_name(conn, username)
-        if u is None:
-            raise NotFound(f"Không có tài khoản {username}.", code="unknown_user")
-        accounts.update_user(
-            conn,
-            u["id"],
-            password_hash=generate_password_hash(password),
-            failed_logins=0,
-            locked_until=None,
         )
 
 
@@ -201,16 +191,18 @@ def identify(db: Database, token: str) -> Identity | None:
                 device_kind=d["kind"],
                 zone=d["zone"],
                 counter=d["counter"],
+                via="token",
+                credential=h,
             )
         u = accounts.user_by_token(conn, h)
         if u is None:
             from .dossiers.apikeys import key_identity
 
             return key_identity(conn, h)
-    return user_identity(u)
+    return user_identity(u, via="token", credential=h)
 
 
-def user_identity(u: dict[str, Any]) -> Identity:
+def user_identity(u: dict[str, Any], *, via: str = "", credential: str = "") -> Identity:
     return Identity(
         "user",
         u["id"],
@@ -218,6 +210,8 @@ def user_identity(u: dict[str, Any]) -> Identity:
         role=u["role"],
         counters=tuple(u["counters"]),
         extra={"full_name": u["full_name"]},
+        via=via,
+        credential=credential,
     )
 
 

@@ -14,11 +14,13 @@ from datetime import datetime, time
 from typing import Any
 
 from . import accounts
+from .clock import iso
 from .config import DAY_NAMES
 from .errors import BadRequest, Conflict, NotFound, is_whole
 from .protocol import DeviceKind, Role
 from .store import Database, catalog
 from .store import accounts as account_store
+from .store import sessions as session_store
 from .store import staff as staff_store
 
 Form = Mapping[str, Any]
@@ -321,7 +323,11 @@ def update_user(db: Database, username: str, form: Form, actor_id: int) -> dict[
     return saved
 
 
-def set_user_active(db: Database, username: str, active: bool, actor_id: int) -> dict[str, Any]:
+def set_user_active(
+    db: Database, username: str, active: bool, actor_id: int, now: datetime
+) -> dict[str, Any]:
+    """Switch an account on or off.  Switching it off also revokes its sessions, so
+    switching it on again does not bring back a browser (or a copied cookie) from before."""
     with db.write() as conn:
         u = _user(conn, username)
         if not active:
@@ -329,9 +335,9 @@ def set_user_active(db: Database, username: str, active: bool, actor_id: int) ->
                 raise Conflict("Không thể tự khoá tài khoản của chính mình.", code="own_account")
             if u["role"] == Role.ADMIN and _active_admins(conn) == [username]:
                 raise Conflict("Không thể khoá quản trị viên cuối cùng.", code="last_admin")
-        account_store.update_user(
-            conn, u["id"], active=int(active), failed_logins=0, locked_until=None
-        )
+        account_store.update_user(conn, u["id"], active=int(active))
+        if not active:
+            session_store.revoke_user_sessions(conn, u["id"], iso(now))
         saved = account_store.user(conn, u["id"])
     assert saved is not None
     return saved

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from flask import g, request, session
 
+from . import logins
 from .accounts import Identity, identify, user_identity
 from .app import ctx
 from .errors import Forbidden, Unauthorized
@@ -32,20 +33,28 @@ def session_device() -> Identity | None:
     if d is None or d["revoked_at"] or d["token_hash"][-16:] != session.get("device_fp"):
         return None
     return Identity(
-        "device", d["id"], d["name"], device_kind=d["kind"], zone=d["zone"], counter=d["counter"]
+        "device",
+        d["id"],
+        d["name"],
+        device_kind=d["kind"],
+        zone=d["zone"],
+        counter=d["counter"],
+        via="paired",
+        credential=d["token_hash"][-16:],
     )
 
 
 def session_user() -> Identity | None:
-    """The logged-in staff member, if the account is active and the password unchanged."""
+    """The signed-in staff member, if the session is still live on the server (not
+    signed out, not ended by a password change or reset) and the account active."""
     user_id = session.get("user_id")
     if not user_id:
         return None
-    with ctx().db.connection() as conn:
-        u = account_store.user(conn, user_id)
-    if u is None or not u["active"] or session.get("pw") != u["password_hash"][-16:]:
+    c = ctx()
+    u = logins.session_user(c.db, session.get("sid"), c.now())
+    if u is None or u["id"] != user_id or not u["active"]:
         return None
-    return user_identity(u)
+    return user_identity(u, via="session", credential=u["session_hash"])
 
 
 def session_identity() -> Identity | None:

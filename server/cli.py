@@ -295,9 +295,30 @@ def _serve(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--dev", is_flag=True, help="Use the threaded development server.")
+@click.option(
+    "--allow-demo-logins",
+    is_flag=True,
+    help="Serve even though demo accounts still sign in with the demo password.",
+)
 @db_options
-def serve(host, port, dev, cfg, config_path, data_dir) -> None:
-    open_database(cfg, data_dir)
+def serve(host, port, dev, allow_demo_logins, cfg, config_path, data_dir) -> None:
+    from .seed import DEMO_PASSWORD, working_demo_logins
+
+    db = open_database(cfg, data_dir)
+    demo_logins = working_demo_logins(db)
+    if demo_logins and not allow_demo_logins:
+        names = ", ".join(demo_logins)
+        raise click.ClickException(
+            f"refusing to serve: {names} still sign in with the demo password "
+            f"{DEMO_PASSWORD!r} (this data folder ran `motcua demo`). Give each a real "
+            f"password with `motcua user passwd NAME` (for example `motcua user passwd "
+            f"{demo_logins[0]}`) or switch it off on the admin pages; or start with "
+            "--allow-demo-logins to serve anyway."
+        )
+    if demo_logins:
+        log.warning(
+            "demo accounts still sign in with the demo password: %s", ", ".join(demo_logins)
+        )
     _serve(cfg, data_dir, host, port, dev)
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
 
-from . import hall
+from . import hall, logins
 from .accounts import Identity
 from .app import Context
 from .clock import business_day
@@ -53,6 +54,9 @@ WAVE = 64
 ALL_ZONES = "zone:*"
 #: Supervisors' and admins' live views on /display (never boards): alerts go there.
 SUPERVISORS = "supervisors"
+#: How often open connections are checked against the database (revoked devices,
+#: sessions and tokens): a revocation by another process takes effect within this.
+SWEEP_INTERVAL_S = 3.0
 
 
 def zone_room(zone: str | None) -> str:
@@ -86,6 +90,7 @@ class Realtime:
         self._dirty_services: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._flusher_started = False
+        self._sweeper_started = False
         self.stopped = False
         self._last_summary: list[dict[str, Any]] | None = None
         #: Queue summaries are numbered in the order they are read (see queue_summary);
@@ -330,15 +335,54 @@ class Realtime:
     # --- sessions -------------------------------------------------------------------------
     def disconnect_identity(self, kind: str, ident: int) -> int:
         """Drop every open connection of a revoked device or user at once."""
-        gone = [
-            (ns, sid)
-            for (ns, sid), who in self.identities.items()
-            if who.kind == kind and who.id == ident
-        ]
-        for ns, sid in gone:
+        return self._drop(lambda who: who.kind == kind and who.id == ident)
+
+    def disconnect_session(self, credential: str) -> int:
+        """Drop the connections a staff session opened (that browser signed out)."""
+        return self._drop(lambda who: who.via == "session" and who.credential == credential)
+
+    def _drop(self, which: Callable[[Identity], bool]) -> int:
+        gone = [key for key, who in list(self.identities.items()) if which(who)]
+        return self._disconnect(gone)
+
+    def _disconnect(self, keys: list[tuple[str, str]]) -> int:
+        for ns, sid in keys:
             self.socketio.server.disconnect(sid, namespace=ns)
             self.identities.pop((ns, sid), None)
-        return len(gone)
+        return len(keys)
+
+    def watch_identities(self) -> None:
+        """Start the sweep (once): called when a connection with an identity is accepted."""
+        with self._dirty_lock:
+            start = not self._sweeper_started
+            self._sweeper_started = True
+        if start:
+            self.socketio.start_background_task(self._sweep_loop)
+
+    def sweep(self) -> int:
+        """Drop the connections whose credential no longer holds: a device revoked or
+        rotated, a session signed out, a token revoked, an account switched off or its
+        rights changed — by this process or by another one (`motcua device revoke`),
+        which is why the database is asked, not this process's memory.  Returns how
+        many connections were dropped."""
+        items = list(self.identities.items())
+        if not items:
+            return 0
+        valid = logins.still_valid(self.ctx.db, [who for _, who in items], self.ctx.now())
+        gone = [key for (key, _), ok in zip(items, valid, strict=True) if not ok]
+        if gone:
+            log.info("dropping %d connection(s) whose credentials no longer hold", len(gone))
+        return self._disconnect(gone)
+
+    def _sweep_loop(self) -> None:
+        while not self.stopped:
+            self.socketio.sleep(SWEEP_INTERVAL_S)
+            try:
+                self.sweep()
+            except DatabaseClosed:
+                return  # the app shut down
+            except Exception:  # the loop must survive one bad sweep; log it with its trace
+                log.exception("realtime sweep failed")
 
 
 def pad_prompt(conn: Any, t: dict[str, Any]) -> dict[str, Any]:

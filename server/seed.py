@@ -4,6 +4,7 @@ and create the demo accounts and devices that `motcua demo` prints."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,6 +80,22 @@ class DemoDevice:
 
 
 DEMO_PASSWORD = "motcua-demo"
+#: The names demo_accounts gives its logins (canbo<n> for the first counters).
+_DEMO_NAME = re.compile(r"^(admin|giamsat|canbo[0-9]+)$")
+
+
+def working_demo_logins(db: Database) -> list[str]:
+    """The demo accounts (see demo_accounts) that still sign in with the demo password,
+    printed on every demo start: a folder that once ran `motcua demo` keeps them."""
+    with db.connection() as conn:
+        users = account_store.users(conn)
+    return [
+        u["username"]
+        for u in users
+        if u["active"]
+        and _DEMO_NAME.match(u["username"])
+        and accounts.verify_password(u, DEMO_PASSWORD)
+    ]
 
 
 def demo_accounts(

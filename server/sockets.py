@@ -44,6 +44,7 @@ from .realtime import (
     ticket_room,
     zone_room,
 )
+from .security import origin_check
 from .socket_guard import AnonymousSockets, refusal
 from .store import tickets as store
 from .store.db import DatabaseClosed
@@ -55,6 +56,7 @@ class _Base(Namespace):
     def remember(self, who: Identity) -> None:
         self.rt.identities[(self.namespace, request.sid)] = who  # type: ignore[attr-defined]
         self.rt.app.extensions["motcua.anonymous_sockets"].vouch(request.sid, self.namespace)  # type: ignore[attr-defined]
+        self.rt.watch_identities()
         self._seen(who)
 
     def on_disconnect(self, reason: Any = None) -> None:
@@ -225,10 +227,14 @@ class PadNamespace(_Base):
 
 
 def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
+    context: Context = app.extensions["motcua"]
     socketio = SocketIO(
         app,
         async_mode=async_mode,
-        cors_allowed_origins=[],
+        # Browsers may connect only from the server's own pages (see server.security).
+        cors_allowed_origins=origin_check(
+            app.extensions["motcua.security"], context.cfg.public_url
+        ),
         logger=False,
         engineio_logger=False,
         ping_interval=10,
@@ -236,7 +242,6 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
         # Only these: a session may not wait in the default namespace "/" uncounted.
         namespaces=[NS_DISPLAY, NS_COUNTER, NS_KIOSK, NS_TRACK, NS_PAD],
     )
-    context: Context = app.extensions["motcua"]
     rt = Realtime(app, socketio, context)
     for cls, ns in (
         (DisplayNamespace, NS_DISPLAY),

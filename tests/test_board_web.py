@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server import accounts
+from server import accounts, logins
 from server.store import accounts as account_store
 from tests.board_fixtures import Hall, make_hall, wait_for
 
@@ -60,9 +60,10 @@ def test_staff_may_look_at_the_board(client, ctx) -> None:
     with ctx.db.connection() as conn:
         user = account_store.user_by_name(conn, "watcher")
     assert user is not None
+    sid = logins.start_session(ctx.db, user["id"], ctx.now())
     with client.session_transaction() as session:
         session["user_id"] = user["id"]
-        session["pw"] = user["password_hash"][-16:]
+        session["sid"] = sid
     assert client.get("/board").status_code == 200
     assert client.get("/board/counter/2").status_code == 200
 

@@ -1,5 +1,6 @@
-"""Signing in and out: messages, cookies, CSRF, lockout, rate limit, password change,
-deactivation — each taking effect at once, open Socket.IO connections included."""
+"""Signing in and out: messages, cookies, CSRF, password change, deactivation — each
+taking effect at once, open Socket.IO connections included (the throttle of failed
+sign-ins is in test_login_throttle.py, server-side sessions in test_staff_sessions.py)."""
 
 from __future__ import annotations
 
@@ -121,29 +122,6 @@ def test_login_form_without_csrf_is_refused(client, people):
     r = client.post("/login", data={"username": "canbo1", "password": PASSWORD})
     assert r.status_code == 400 and "hết hạn" in text(r)
     assert client.get("/staff").status_code == 302  # still not signed in
-
-
-def test_lockout_after_five_failures_for_fifteen_minutes(client, people, ctx, clock):
-    for _ in range(4):
-        assert login(client, "canbo1", "wrong-password").status_code == 401
-    r = login(client, "canbo1", "wrong-password")
-    assert r.status_code == 403 and "tạm khoá" in text(r) and "15 phút" in text(r)
-    # Even the right password is refused while locked.
-    r = login(client, "canbo1")
-    assert r.status_code == 403 and "tạm khoá" in text(r)
-    clock.advance(minutes=15, seconds=1)
-    assert login(client, "canbo1").status_code == 303
-    assert "login_locked" in _audit_actions(ctx)
-
-
-def test_ip_rate_limit_on_login(app, people):
-    client = app.test_client()
-    names = ["canbo1"] * 4 + ["giamsat"] * 4 + ["quantri"] * 3  # none reaches its lockout
-    statuses = [login(client, name, "wrong-password").status_code for name in names]
-    assert statuses[:10] == [401] * 10
-    assert statuses[10] == 429
-    r = login(client, "canbo1")
-    assert r.status_code == 429 and "Quá nhiều lần đăng nhập" in text(r)
 
 
 def test_logout_needs_csrf_and_ends_the_session(app, people):

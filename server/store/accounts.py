@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -67,6 +68,31 @@ def revoke_user_tokens(conn: sqlite3.Connection, user_id: int, at: str) -> int:
         (at, user_id),
     )
     return cur.rowcount
+
+
+def users_by_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT * FROM user WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+    )
+    return {u["id"]: u for r in rows if (u := _user(r))}
+
+
+def live_token_hashes(conn: sqlite3.Connection, token_hashes: Sequence[str]) -> set[str]:
+    """Of these users' token hashes, those not revoked."""
+    rows = conn.execute(
+        """SELECT token_hash FROM user_token
+           WHERE token_hash IN (SELECT value FROM json_each(?)) AND revoked_at IS NULL""",
+        (json.dumps(list(token_hashes)),),
+    )
+    return {r[0] for r in rows}
+
+
+def devices_by_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT * FROM device WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(ids)),),
+    )
+    return {r["id"]: dict(r) for r in rows}
 
 
 def insert_device(conn: sqlite3.Connection, d: dict[str, Any]) -> int:

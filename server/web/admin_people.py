@@ -2,8 +2,8 @@
 devices (kiosks, boards, lookup screens, rating pads).
 
 Taking a right away takes effect at once: a deactivated account or a reset password
-ends its sessions (the session fingerprint no longer matches) and its open Socket.IO
-connections are dropped; a revoked or rotated device token is refused from the next
+ends its sessions (revoked on the server) and, for a reset, its personal API tokens;
+its open Socket.IO connections are dropped; a revoked or rotated device token is refused from the next
 request on, and the device's open connections are dropped too."""
 
 from __future__ import annotations
@@ -123,14 +123,15 @@ def user_password(who: Identity, username: str):
     try:
         if password != (request.form.get("password2") or ""):
             raise administration.bad("password2", "Mật khẩu nhập lại không khớp.")
-        logins.set_password_by_id(c.db, u["id"], password)
+        logins.set_password_by_id(c.db, u["id"], password, c.now())
     except MotcuaError as exc:
         return _user_form_page(
             _user_form(u), new=False, status=exc.status, message=exc.message, user=u
         )
     cut_off(who, "user", u["id"], "user_password_reset", f"user:{username}")
     return flash_redirect(
-        f"Đã đặt lại mật khẩu của {username}; các phiên đăng nhập cũ đã kết thúc.",
+        f"Đã đặt lại mật khẩu của {username}; các phiên đăng nhập cũ đã kết thúc "
+        "và mã truy cập cá nhân đã bị thu hồi.",
         f"/admin/users/{username}",
     )
 
@@ -141,7 +142,7 @@ def user_active(who: Identity, username: str):
     c = ctx()
     active = request.form.get("active") == "1"
     try:
-        u = administration.set_user_active(c.db, username, active, who.id)
+        u = administration.set_user_active(c.db, username, active, who.id, c.now())
     except MotcuaError as exc:
         return _users_page(exc.status, message=exc.message)
     if active:

@@ -1,13 +1,15 @@
 """Signing in and out, changing one's password, and personal API tokens.
 
-The session keeps the user id and a fingerprint of the password hash (see
-server.auth.session_user): changing the password, deactivating the account or a reset
-by an admin ends every other session at once; open Socket.IO connections are dropped
-explicitly, since they were authenticated when they connected."""
+The signed cookie keeps the user id and a random session id whose hash the server keeps
+(server.logins): signing out, changing the password, a reset or deactivation by an
+admin revoke the session there, so even a copy of the cookie stops working; open
+Socket.IO connections are dropped too, since they were authenticated when they
+connected (and the realtime sweep drops those whose session another process ended)."""
 
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 
 from flask import make_response, redirect, request, session
@@ -17,6 +19,7 @@ from ..accounts import Identity
 from ..app import ctx
 from ..auth import session_user
 from ..errors import MotcuaError
+from ..i18n import t
 from .staffkit import (
     STAFF_PAGE_ROLES,
     audit,
@@ -35,8 +38,6 @@ from .staffkit import (
 log = logging.getLogger(__name__)
 
 bp = blueprint("login")
-
-BAD_CREDENTIALS = "Sai tên đăng nhập hoặc mật khẩu"
 
 
 def _login_page(message: str | None = None, status: int = 200, username: str = ""):
@@ -58,43 +59,40 @@ def login_form():
     return _login_page()
 
 
+def _sign_in(u: dict) -> None:
+    """A fresh cookie for a new server-side session (never the one a visitor brought:
+    a session this browser held before is revoked, not left alive in copies)."""
+    c = ctx()
+    logins.end_session(c.db, session.get("sid"), c.now())
+    sid = logins.start_session(c.db, u["id"], c.now(), client_ip())
+    session.clear()
+    session["user_id"] = u["id"]
+    session["sid"] = sid
+    session["csrf"] = secrets.token_urlsafe(24)
+
+
 @bp.post("/login")
 def login():
-    username = (request.form.get("username") or "").strip().lower()[:40]
+    username = logins.normal_username(request.form.get("username"))
     try:
         check_form_csrf()
     except MotcuaError:
-        return _login_page(
-            "Phiên đăng nhập đã hết hạn; hãy nhập lại rồi bấm Đăng nhập.", 400, username
-        )
+        return _login_page(t("staff.login.form_expired"), 400, username)
     c = ctx()
-    wait = c.limits["login"].hit(f"login:{client_ip()}")
-    if wait:
-        minutes = max(1, round(wait / 60))
-        audit(f"user:{username or '?'}", "login_rate_limited")
-        html, status = _login_page(
-            f"Quá nhiều lần đăng nhập từ máy này; hãy thử lại sau khoảng {minutes} phút.",
-            429,
-            username,
-        )
-        return html, status, {"Retry-After": str(int(wait) + 1)}
+    password = request.form.get("password") or ""
     try:
-        u = logins.authenticate(c.db, username, request.form.get("password") or "", c.now())
+        u = logins.authenticate(c.db, username, password, c.now(), address=client_ip())
+    except logins.Throttled as exc:
+        html, status = _login_page(t("staff.login.throttled", minutes=exc.minutes), 429, username)
+        return html, status, {"Retry-After": str(math.ceil(exc.seconds))}
     except logins.LoginFailed as exc:
-        if exc.reason == "locked":
-            audit(f"user:{username}", "login_locked", username, {"minutes": exc.minutes})
-            return _login_page(
-                "Tài khoản tạm khoá do nhập sai mật khẩu nhiều lần; "
-                f"hãy thử lại sau {exc.minutes} phút hoặc nhờ quản trị viên đặt lại mật khẩu.",
-                403,
-                username,
-            )
-        audit(f"user:{username or '?'}", "login_failed", username or None)
-        return _login_page(BAD_CREDENTIALS, 401, username)
-    session.clear()
-    session["user_id"] = u["id"]
-    session["pw"] = logins.session_fingerprint(u)
-    session["csrf"] = secrets.token_urlsafe(24)
+        if exc.blocked_s:  # this failure blocked the address: once per block, not per try
+            minutes = {"minutes": math.ceil(exc.blocked_s / 60)}
+            audit(f"user:{username or '?'}", "login_blocked", username or None, minutes)
+        else:
+            audit(f"user:{username or '?'}", "login_failed", username or None)
+        return _login_page(t("staff.login.bad_credentials"), 401, username)
+    _sign_in(u)
     audit(f"user:{u['username']}", "login", u["username"])
     target = safe_next(request.form.get("next"))
     who = session_user()
@@ -105,11 +103,15 @@ def login():
 @bp.post("/logout")
 def logout():
     check_form_csrf()
+    c = ctx()
     who = session_user()
+    ended = logins.end_session(c.db, session.get("sid"), c.now())
+    if ended is not None:
+        c.realtime.disconnect_session(ended)
     if who is not None:
         audit(who, "logout", who.name)
     session.clear()
-    return flash_redirect("Đã đăng xuất.", "/login")
+    return flash_redirect(t("staff.login.signed_out"), "/login")
 
 
 # --- password -----------------------------------------------------------------------------
@@ -125,9 +127,7 @@ def change_password(who: Identity):
     c = ctx()
     wait = c.limits["login"].hit(f"password:{who.id}")
     if wait:
-        return render(
-            "staff_password.html", 429, message="Quá nhiều lần thử; hãy thử lại sau ít phút."
-        )
+        return render("staff_password.html", 429, message=t("staff.login.too_many_tries"))
     try:
         u = logins.change_password(
             c.db,
@@ -135,15 +135,13 @@ def change_password(who: Identity):
             request.form.get("current") or "",
             request.form.get("new") or "",
             request.form.get("confirm") or "",
+            c.now(),
         )
     except MotcuaError as exc:
         return render("staff_password.html", exc.status, message=exc.message)
-    session["pw"] = logins.session_fingerprint(u)
+    _sign_in(u)  # every session was revoked, this browser's too: it gets a new one
     cut_off(who, "user", who.id, "password_changed", who.name)
-    return flash_redirect(
-        "Đã đổi mật khẩu. Mọi phiên đăng nhập khác của tài khoản này đã bị đăng xuất.",
-        home_for(who),
-    )
+    return flash_redirect(t("staff.login.password_changed"), home_for(who))
 
 
 # --- personal API tokens --------------------------------------------------------------------

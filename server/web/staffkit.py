@@ -10,6 +10,7 @@ import functools
 import hmac
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -48,9 +49,25 @@ def home_for(who: Identity) -> str:
     return "/staff"
 
 
+#: The longest path a sign-in may lead back to (the page asked for, with its query).
+MAX_NEXT = 2000
+
+
 def safe_next(target: str | None) -> str | None:
-    """Only same-site paths may be a redirect target after login."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """Where a sign-in may lead: only a path of this site.
+
+    Browsers drop tabs and newlines inside a URL, read a backslash as a slash, and take
+    `//host`, `/\\host` or `scheme:` to another site — so `/<TAB>/evil.example` becomes
+    `//evil.example`.  Anything holding a control character, a space, a backslash or a
+    non-ASCII character, a scheme or a host is refused (no cleaning: the home page it is)."""
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT:
+        return None
+    if not target.isascii() or any(ch <= " " or ch in "\\\x7f" for ch in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return None
     return target
 
