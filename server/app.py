@@ -130,4 +130,8 @@ def create_app(
     from .notify.worker import start_in_app
 
     start_in_app(app)  # the SMS outbox sender (not in testing: tests drive it themselves)
+    if not testing:
+        from .api.dossiers_files import launcher
+
+        launcher(app).resume()  # dossier imports a stop interrupted finish now
     return app

@@ -58,6 +58,14 @@ class PayloadTooLarge(MotcuaError):
     status = 413
 
 
+class Busy(MotcuaError):
+    """The database stayed locked by another writer (an import's batch, a second process)
+    longer than a request may wait: a 503 the client retries, never a 500."""
+
+    code = "busy"
+    status = 503
+
+
 def is_whole(text: str) -> bool:
     """ASCII digits within SQLite's integer range: what every id or count read from a
     URL or form must be ("²".isdigit() is true, yet int("²") fails)."""

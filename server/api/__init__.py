@@ -57,6 +57,17 @@ def _on_http_error(exc: HTTPException):
 
 
 def _on_unexpected(exc: Exception):
+    from ..store.db import is_busy
+
+    if is_busy(exc):  # a lock wait that outlasted SQLite's timeout: busy, not broken
+        log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+        if request.path.startswith("/api/"):
+            resp, status = error_response(
+                503, "busy", "Hệ thống đang bận ghi dữ liệu; xin thử lại sau giây lát."
+            )
+            resp.headers["Retry-After"] = "1"
+            return resp, status
+        return "Hệ thống đang bận; xin thử lại.", 503
     log.exception("unhandled error on %s %s", request.method, request.path)
     if request.path.startswith("/api/"):
         return error_response(500, "internal_error", "Lỗi máy chủ; xin thử lại.")

@@ -98,13 +98,66 @@ SCHEMAS: dict[str, Any] = {
     "ImportJob": _obj(
         {
             "id": STR,
-            "status": {"enum": ["running", "done", "failed"]},
+            "file": STR,
+            "stored_as": STR,
+            "actor": STR,
+            "policy": {"enum": ["all-or-nothing", "skip-bad"]},
+            "dry_run": BOOL,
+            "status": {
+                "enum": ["running", "done", "failed"],
+                "description": "poll until it is not 'running'",
+            },
+            "phase": {
+                "enum": ["queued", "reading", "validating", "applying", "done", "failed"],
+                "description": "reading: the file is parsed (header first); validating: "
+                "every row is tried aside, nothing saved; applying: rows are saved in short "
+                "batches (a restart resumes after the last batch)",
+            },
             "processed": INT,
-            "total": INT,
-            "report": {"type": ["object", "null"]},
-            "error": {"type": ["object", "null"]},
+            "total": {"type": ["integer", "null"], "description": "rows, once read"},
+            "report": {
+                "oneOf": [{"type": "null"}, _ref("ImportReport")],
+                "description": "while applying: the counts so far; at the end: the report",
+            },
+            "error": {
+                "oneOf": [{"type": "null"}, _obj({"code": STR, "message": STR})],
+                "description": "why the file was refused (status 'failed'): e.g. "
+                "missing_columns, too_many_rows, xlsx_too_large, bad_xlsx, bad_csv",
+            },
+            "started_at": STR,
+            "finished_at": NSTR,
         },
-        ["id", "status"],
+        ["id", "status", "phase"],
+    ),
+    "ImportReport": _obj(
+        {
+            "file": STR,
+            "format": {"enum": ["csv", "xlsx"]},
+            "encoding": NSTR,
+            "policy": STR,
+            "dry_run": BOOL,
+            "rows": INT,
+            "accepted": INT,
+            "created": INT,
+            "updated": INT,
+            "unchanged": INT,
+            "events": INT,
+            "notifications": INT,
+            "committed": {
+                "type": "boolean",
+                "description": "false: nothing was saved (dry run, or all-or-nothing with "
+                "a bad row)",
+            },
+            "seconds": {"type": "number"},
+            "ignored_columns": {"type": "array", "items": STR},
+            "rejected": {
+                "type": "array",
+                "description": "the first 1,000 rejected rows",
+                "items": _obj({"line": INT, "code": NSTR, "reason": STR, "error": STR}),
+            },
+            "rejected_total": INT,
+        },
+        ["rows", "accepted", "committed", "rejected", "rejected_total"],
     ),
 }
 
@@ -190,10 +243,30 @@ PATHS: dict[str, Any] = {
         "post": {
             **_dossier_op(
                 "Upload a CSV/XLSX file to import (runs in the background)",
-                {"202": _resp("The started job", _obj({"job": _ref("ImportJob")}))},
-                (400, 401, 403),
+                {
+                    "202": _resp(
+                        "The job, queued; poll the URL in Location "
+                        "(GET /dossiers/imports/{job_id}) until its status is not 'running'",
+                        _obj({"job": _ref("ImportJob")}),
+                    ),
+                    "413": _resp(
+                        "Over a limit checked before parsing (dossiers.imports in config): "
+                        "file_too_large, xlsx_too_large (unzipped sheet or shared strings)",
+                        _ref("Error"),
+                    ),
+                    "503": _resp(
+                        "The database stayed busy (retry after Retry-After)", _ref("Error")
+                    ),
+                },
+                (400, 401, 403, 429),
                 params=None,
             ),
+            "description": "The request only checks what the file may cost and stores it "
+            "(0600 under DATA/imports); parsing, validation and saving run in a worker "
+            "process (under gevent) in short transactions, so the server keeps answering. "
+            "A file without the `code` and `status` columns, or with more rows than "
+            "`dossiers.imports.max_rows` (default 100,000), ends as a failed job "
+            "(missing_columns, too_many_rows). At most 4 jobs wait at once (429).",
             "requestBody": {
                 "required": True,
                 "content": {

@@ -12,10 +12,12 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 
 from ..app import ctx
-from ..dossiers import tables
+from ..dossiers import jobs, tables
+from ..dossiers import settings as dsettings
 from ..dossiers.apikeys import READ, WRITE
-from ..dossiers.importer import POLICIES, export_rows
-from ..dossiers.jobs import ImportJobs, safe_name, store_upload
+from ..dossiers.exchange import export_rows
+from ..dossiers.importer import POLICIES
+from ..dossiers.jobs import safe_name
 from ..errors import BadRequest, NotFound
 from ..notify import worker as notify_worker
 from . import api
@@ -24,15 +26,30 @@ from .common import SUPERVISOR_ROLES, current_identity, requires
 EXTENSION = "motcua.dossier_imports"
 
 
-def _jobs() -> ImportJobs:
-    jobs = current_app.extensions.get(EXTENSION)
-    if jobs is None:
-        sio = current_app.extensions["motcua.socketio"]
-        # sleep(0) between chunks: under gevent the import yields to other requests
-        jobs = current_app.extensions[EXTENSION] = ImportJobs(
-            sio.start_background_task, pause=lambda: sio.sleep(0)
+def launcher(app: Any) -> jobs.Launcher:
+    """The app's import launcher: worker processes under gevent, threads otherwise."""
+    found = app.extensions.get(EXTENSION)
+    if found is None:
+        context = app.extensions["motcua"]
+        sio = app.extensions["motcua.socketio"]
+        mode = dsettings.settings(context.cfg).import_runner
+        if mode == "auto":
+            mode = "process" if sio.async_mode == "gevent" else "thread"
+
+        def done(job: dict[str, Any]) -> None:
+            report = job.get("report") or {}
+            if report.get("committed") and report.get("notifications"):
+                notify_worker.poke(app)
+
+        found = app.extensions[EXTENSION] = jobs.Launcher(
+            context.db,
+            lambda: app.extensions["motcua"].cfg,
+            mode=mode,
+            spawn=sio.start_background_task,
+            sleep=sio.sleep,
+            on_done=done,
         )
-    return jobs
+    return found
 
 
 def _scope() -> str | None:
@@ -50,6 +67,9 @@ def _flag(name: str, default: bool) -> bool:
 @api.post("/dossiers/imports")
 @requires(roles=SUPERVISOR_ROLES, scopes=(WRITE,))
 def start_import():
+    c = ctx()
+    # The file's own cap (dossiers.imports.max_file_mb), not the JSON bodies' one.
+    request.max_content_length = jobs.limits(c.cfg).max_bytes + 64 * 1024
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise BadRequest("Chưa chọn tệp để nhập.", code="missing_file", field="file")
@@ -59,44 +79,35 @@ def start_import():
     raw = upload.read()
     if not raw:
         raise BadRequest("Tệp trống.", code="empty_file", field="file")
-    c = ctx()
     who = current_identity()
     assert who is not None
-    path = store_upload(c.data_dir, upload.filename, raw, c.now())
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def done(job: dict[str, Any]) -> None:
-        if job.get("report") and job["report"]["committed"] and job["report"]["notifications"]:
-            notify_worker.poke(app)
-
-    job = _jobs().start(
+    job = jobs.create(
         c.db,
         c.cfg,
-        path,
-        original=upload.filename,
+        c.data_dir,
+        upload.filename,
+        raw,
         actor=who.actor,
         now=c.now(),
         policy=policy,
         dry_run=_flag("dry_run", False),
         scope=_scope(),
         notify=_flag("notify", True),
-        on_done=done,
     )
-    return jsonify({"job": _public(job)}), 202
-
-
-def _public(job: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in job.items() if k not in ("scope",)}
+    launcher(current_app._get_current_object()).start(job["id"])  # type: ignore[attr-defined]
+    resp = jsonify({"job": jobs.public(job)})
+    resp.headers["Location"] = f"/api/v1/dossiers/imports/{job['id']}"
+    return resp, 202
 
 
 @api.get("/dossiers/imports/<job_id>")
 @requires(roles=SUPERVISOR_ROLES, scopes=(WRITE,))
 def import_status(job_id: str):
-    job = _jobs().get(job_id)
+    job = jobs.get(ctx().db, job_id)
     who = current_identity()
     if job is None or (who is not None and who.kind == "apikey" and job["actor"] != who.actor):
         raise NotFound("Không có lượt nhập này.", code="unknown_import")
-    return jsonify({"job": _public(job)})
+    return jsonify({"job": jobs.public(job)})
 
 
 def _date_arg(name: str) -> date | None:

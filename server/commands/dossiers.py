@@ -112,7 +112,9 @@ def apikey_revoke(key_id, cfg, config_path, data_dir) -> None:
 
 @click.command(
     "import-dossiers",
-    help="Import dossiers from a CSV (UTF-8, UTF-8 with BOM or Windows-1258) or XLSX file. "
+    help="Import dossiers from a CSV (UTF-8, UTF-8 with BOM or Windows-1258) or XLSX file, "
+    "through the same job as the upload page (the file is kept in DATA/imports; rows are "
+    "tried first, then saved in short batches, so a running server is not held up). "
     "Exit status 1 when any row was rejected.",
 )
 @_input_file
@@ -156,6 +158,8 @@ def import_dossiers(file, dry_run, policy, department, no_sms, cfg, config_path,
     )
     for r in report.rejected:
         _say(f"  line {r.line} ({r.code or 'no code'}): {r.reason}")
+    if report.rejected_total > len(report.rejected):
+        _say(f"  … and {report.rejected_total - len(report.rejected)} more rejected rows")
     verdict = (
         "dry run: nothing saved"
         if dry_run
@@ -164,13 +168,13 @@ def import_dossiers(file, dry_run, policy, department, no_sms, cfg, config_path,
     _say(
         f"{file.name} [{report.format}, {report.encoding or 'xlsx'}]: {report.rows} rows, "
         f"{report.accepted} accepted ({report.created} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged), {len(report.rejected)} rejected, "
+        f"{report.unchanged} unchanged), {report.rejected_total} rejected, "
         f"{report.events} events, {report.notifications} SMS queued — {verdict} "
         f"in {report.seconds:.2f} s"
     )
     if report.ignored_columns:
         _say(f"ignored columns: {', '.join(report.ignored_columns)}")
-    if report.rejected:
+    if report.rejected_total:
         sys.exit(1)
 
 

@@ -3,8 +3,10 @@ CSV/XLSX importer, so a row refused by one is refused by the other with the same
 
 Times: ISO 8601 with an offset is taken as is; a time without an offset, and the
 "dd/mm/yyyy hh:mm" that Vietnamese spreadsheets use, are the center's local time.  A
-bare date means the start of that day — except for due dates, where it means the end of
-the day's last session (a result "due on 30/11" may be collected until closing time).
+bare date means the start of that day — except for due dates, and the dates a result
+was ready or returned, where it means the end of the day's last session (a result "due
+on 30/11" may be collected until closing time; one "returned on 30/11" was returned
+that day, after its receipt).
 
 Every accepted time lies in ``date_window()``: from 1 Jan 2000 to the end of the year
 ``YEARS_AHEAD`` years from now.  Working-time arithmetic is cheap over any range, but a
@@ -79,6 +81,9 @@ def _parse_when(value: Any, tz: ZoneInfo, field: str, day_end: time | None) -> d
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, datetime):
+        if value.tzinfo is None and day_end is not None and value.time() == time(0):
+            # A spreadsheet's date cell (openpyxl gives midnight): a bare date.
+            return datetime.combine(value.date(), day_end, tzinfo=tz)
         return value if value.tzinfo is not None else value.replace(tzinfo=tz)
     if isinstance(value, date):
         return datetime.combine(value, day_end or time(0), tzinfo=tz)
@@ -188,6 +193,11 @@ class EventInput:
     reason: str | None = None
     new_due_at: datetime | None = None
     event_id: str | None = None
+    #: When the result was ready (có kết quả) and handed back (trả kết quả), as the
+    #: department's system recorded them: the resolved and returned steps take these
+    #: times instead of the moment of the sync.
+    result_at: datetime | None = None
+    returned_at: datetime | None = None
 
 
 _PARSED: dict[tuple[str, str], Any] = {}
@@ -243,13 +253,37 @@ def event_input(
         return None
     event_id = clean_text(data.get("event_id"), "event_id", 100)
     at_key = "status_at" if "status_at" in data else "at"
+    result_at = parse_when(data.get("result_at"), tz, "result_at", day_end=day_end)
+    returned_at = parse_when(data.get("returned_at"), tz, "returned_at", day_end=day_end)
+    if result_at is not None and returned_at is not None and returned_at < result_at:
+        raise BadRequest(
+            "Ngày trả kết quả (returned_at) không thể trước ngày có kết quả (result_at).",
+            code="bad_field",
+            field="returned_at",
+        )
+    at = parse_when(data.get(at_key), tz, at_key)
+    if at is None and status is not None:
+        # A file that gives the dates but no status time: the status happened then.
+        at = _status_date(status, result_at, returned_at)
     return EventInput(
         kind="delay" if is_delay else "status",
         status=status,
-        at=parse_when(data.get(at_key), tz, at_key),
+        at=at,
         note=clean_text(data.get("note"), "note"),
         missing=clean_text(data.get("missing"), "missing"),
         reason=clean_text(data.get("reason"), "reason"),
         new_due_at=new_due,
         event_id=event_id,
+        result_at=result_at,
+        returned_at=returned_at,
     )
+
+
+def _status_date(
+    status: DossierStatus, result_at: datetime | None, returned_at: datetime | None
+) -> datetime | None:
+    if status == DossierStatus.RETURNED:
+        return returned_at or result_at
+    if status == DossierStatus.RESOLVED:
+        return result_at
+    return None

@@ -29,6 +29,7 @@ from server.dossiers.corrections import correct_status
 from server.dossiers.inputs import DossierFields, EventInput
 from server.dossiers.links import link_codes
 from server.dossiers.notices import NoticeKind
+from server.dossiers.result_dates import dated, step_times
 from server.dossiers.state import (
     Outcome,
     Tx,
@@ -236,6 +237,7 @@ def _check_agency(tx: Tx, code: str, department: str) -> None:
 
 # --- create / update (sync) ------------------------------------------------------------
 def _create(tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: str | None):
+    ev = dated(ev, tx.now, tx.cfg.tz, day_end(tx.cfg))
     p, dep = _procedure(tx, f, f.department, scope)
     _check_agency(tx, code, dep)
     target = ev.status if ev and ev.status else S.RECEIVED
@@ -296,16 +298,23 @@ def _create(tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: s
 
 
 def _walk(
-    tx: Tx, out: Outcome, path: list[DossierStatus], at: str, key: str, ev: EventInput | None
+    tx: Tx,
+    out: Outcome,
+    path: list[DossierStatus],
+    at: str,
+    key: str,
+    ev: EventInput | None,
+    since: str | None = None,
 ) -> None:
     """Record each step of a path; only the last one carries the details and the SMS."""
+    times = step_times(path, at, ev, since or out.dossier["status_at"])
     for i, status in enumerate(path):
         last = i == len(path) - 1
         d, event = step(
             tx,
             out.dossier,
             status,
-            at,
+            times[i],
             key=key if last else f"{key}#{status}",
             note=ev.note if (ev and last) else t("dossier.note.implied", "vi"),
             missing=ev.missing if (ev and last) else None,
@@ -361,6 +370,7 @@ def apply_put(
     d = store.dossier_by_code(tx.conn, code)
     if d is None:
         return _create(tx, code, f, ev, scope)
+    ev = dated(ev, tx.now, tx.cfg.tz, day_end(tx.cfg))
     _check_scope(d, scope)
     d = _update_fields(tx, d, f, scope)
     out = Outcome(d)

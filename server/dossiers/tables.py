@@ -14,16 +14,14 @@ import csv
 import io
 import re
 import unicodedata
-import zipfile
-import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from server.cells import inert, restored
+from server.dossiers import sheets
 from server.dossiers.notices import strip_diacritics
 from server.errors import BadRequest
 
@@ -38,6 +36,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "channel": ("Hình thức", "Hình thức nộp", "Hình thức tiếp nhận", "Kênh tiếp nhận"),
     "received_at": ("Ngày tiếp nhận", "Ngày nhận", "Thời gian tiếp nhận"),
     "due_at": ("Ngày hẹn trả", "Ngày hẹn trả kết quả", "Hạn giải quyết", "Hạn xử lý"),
+    "result_at": ("Ngày có kết quả", "Ngày kết quả", "Ngày hoàn thành", "Ngày xử lý xong"),
+    "returned_at": ("Ngày trả kết quả", "Ngày trả", "Ngày đã trả kết quả"),
     "limit_days": ("Thời hạn giải quyết", "Số ngày giải quyết"),
     "status": ("Trạng thái", "Tình trạng"),
     "status_at": ("Ngày cập nhật", "Thời điểm", "Thời gian cập nhật", "Ngày trạng thái"),
@@ -68,6 +68,8 @@ EXPORT_COLUMNS = (
     "missing",
     "reason",
     "new_due_at",
+    "result_at",
+    "returned_at",
 )
 _SEP = re.compile(r"[\s_\-–—/.:()]+")
 
@@ -89,11 +91,42 @@ _INDEX = _alias_index()
 
 @dataclass
 class Table:
+    """A table read whole (small files: procedure catalogs, tests)."""
+
     format: str  # "csv" | "xlsx"
     encoding: str | None
     columns: list[str | None]  # our column for each position (None: ignored)
     ignored: list[str]
     rows: list[tuple[int, dict[str, Any]]]  # (line or sheet row number, {column: value})
+
+
+@dataclass
+class TableStream:
+    """A table whose header is read and whose rows come one by one (``rows``), within the
+    limits of ``sheets``; ``close`` releases the workbook."""
+
+    format: str
+    encoding: str | None
+    columns: list[str | None]
+    ignored: list[str]
+    rows: Iterator[tuple[int, dict[str, Any]]]
+    close: Callable[[], None] = lambda: None
+
+    def require(self, *names: str) -> None:
+        """Refuse the file (before reading its body) when a required column is missing."""
+        missing = [c for c in names if c not in self.columns]
+        if missing:
+            raise BadRequest(
+                f"Tệp thiếu cột bắt buộc: {', '.join(missing)}.",
+                code="missing_columns",
+                columns=missing,
+            )
+
+    def __enter__(self) -> TableStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def decode(raw: bytes) -> tuple[str, str]:
@@ -130,31 +163,30 @@ def _cell(value: Any) -> Any:
 def _map_header(cells: Sequence[Any]) -> tuple[list[str | None], list[str]]:
     columns: list[str | None] = []
     ignored: list[str] = []
-    for cell in cells:
+    for cell in cells[: sheets.MAX_COLUMNS]:
         name = _INDEX.get(header_key(str(cell))) if cell not in (None, "") else None
         if name is not None and name in columns:
             raise BadRequest(f"Cột “{cell}” bị lặp.", code="duplicate_column")
         columns.append(name)
         if name is None and cell not in (None, ""):
-            ignored.append(str(cell))
+            ignored.append(str(cell)[:100])
     return columns, ignored
 
 
 def _rows(
     columns: list[str | None], data: Iterable[tuple[int, Sequence[Any]]]
-) -> list[tuple[int, dict[str, Any]]]:
-    out = []
+) -> Iterator[tuple[int, dict[str, Any]]]:
     for line, cells in data:
         values = {c: _cell(v) for c, v in zip(columns, cells, strict=False) if c is not None}
         if any(v is not None for v in values.values()):
-            out.append((line, values))
-    return out
+            yield line, values
 
 
-def read_csv(raw: bytes) -> Table:
+def stream_csv(raw: bytes, limits: sheets.Limits) -> TableStream:
+    sheets.check_size(len(raw), limits)
     text, encoding = decode(raw)
     text = unicodedata.normalize("NFC", text)
-    first = text.split("\n", 1)[0]
+    first = text[: 64 * 1024].split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count) if first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -174,62 +206,40 @@ def read_csv(raw: bytes) -> Table:
                 f"Tệp CSV hỏng ở dòng {reader.line_num}: {exc}", code="bad_csv"
             ) from None
 
-    return Table("csv", encoding, columns, ignored, _rows(columns, numbered()))
+    rows = _rows(columns, sheets.capped(numbered(), limits))
+    return TableStream("csv", encoding, columns, ignored, rows)
 
 
-#: What a truncated, corrupt or hostile workbook raises while openpyxl reads it
-#: (expat's own limits stop entity bombs with a ParseError).
-_XLSX_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    ElementTree.ParseError,
-    KeyError,
-    IndexError,
-    TypeError,
-    ValueError,
-    OSError,
-)
-
-
-def read_xlsx(raw: bytes) -> Table:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
+def stream_xlsx(source: Path | bytes, limits: sheets.Limits) -> TableStream:
+    sheet = sheets.Sheet(source, limits)
     try:
-        wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (InvalidFileException, *_XLSX_ERRORS) as exc:
-        raise BadRequest(
-            f"Không đọc được tệp Excel: {type(exc).__name__}", code="bad_xlsx"
-        ) from None
-    try:
-        sheet = wb.worksheets[0]
-        it = enumerate(sheet.iter_rows(values_only=True), start=1)
-        for _, header in it:
-            if any(c not in (None, "") for c in header):
-                break
-        else:
-            raise BadRequest("Tệp trống.", code="empty_file")
-        columns, ignored = _map_header(list(header))
-        # Read every row now: a truncated or malformed workbook fails while its sheet is
-        # parsed, and that must become a clear refusal here, not an error mid-import.
-        rows = _rows(columns, ((n, list(cells)) for n, cells in it))
-    except _XLSX_ERRORS as exc:
-        raise BadRequest(
-            f"Không đọc được tệp Excel: {type(exc).__name__}", code="bad_xlsx"
-        ) from None
-    finally:
-        wb.close()
-    return Table("xlsx", None, columns, ignored, rows)
+        columns, ignored = _map_header(sheet.header)
+    except BaseException:
+        sheet.close()
+        raise
+    return TableStream("xlsx", None, columns, ignored, _rows(columns, sheet.rows()), sheet.close)
 
 
-def read_table(name: str, raw: bytes) -> Table:
+def _is_xlsx(name: str, head: bytes) -> bool:
+    return head[:4] == b"PK\x03\x04" or name.lower().endswith((".xlsx", ".xlsm"))
+
+
+def open_table(path: Path, limits: sheets.Limits) -> TableStream:
     """CSV or XLSX by content (a ZIP header is XLSX), whatever the file is called."""
-    if raw[:4] == b"PK\x03\x04" or name.lower().endswith((".xlsx", ".xlsm")):
-        table = read_xlsx(raw)
-    else:
-        table = read_csv(raw)
-    return table
+    sheets.check_size(path.stat().st_size, limits)
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if _is_xlsx(path.name, head):
+        return stream_xlsx(path, limits)
+    return stream_csv(path.read_bytes(), limits)
+
+
+def read_table(name: str, raw: bytes, limits: sheets.Limits | None = None) -> Table:
+    """A whole (small) table from bytes, within the same limits."""
+    lim = limits or sheets.Limits()
+    opened = stream_xlsx(raw, lim) if _is_xlsx(name, raw) else stream_csv(raw, lim)
+    with opened as t:
+        return Table(t.format, t.encoding, t.columns, t.ignored, list(t.rows))
 
 
 def read_path(path: Path) -> Table:

@@ -19,6 +19,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,20 @@ _POOL_SIZE = 16
 #: group.  A slow disk still pays one fsync per 16 writes, not per write.
 _GROUP_MAX = 16
 _SAVEPOINT = "group_member"
+#: How long a write waits for another process's (or connection's) write lock before it
+#: gives up with ``Busy`` (a 503): an import commits in batches of a few ms, so a wait
+#: this long means something is wrong, and a kiosk should hear so rather than hang.
+LOCK_WAIT_S = 5.0
+#: A reader waits this long for a lock (WAL readers almost never do) before "locked".
+_READ_BUSY_MS = 2000
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" / "database is busy"."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc)
+    return "locked" in text or "busy" in text
 
 
 class DatabaseClosed(sqlite3.ProgrammingError):
@@ -56,7 +71,14 @@ class _Group:
 
 
 class Database:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        """``synchronous="NORMAL"`` is for a background job whose progress is journaled in
+        the same transactions (dossier imports): its commits skip the fsync (a power cut
+        may undo its last batches, and the job redoes them), so the write lock it holds is
+        released after its few milliseconds of work, not after a disk flush."""
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous: FULL or NORMAL, not {synchronous!r}")
+        self.synchronous = synchronous
         self.path = Path(path)
         self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         # Created 0600 before SQLite opens it: its -wal and -shm files take its mode.
@@ -74,15 +96,19 @@ class Database:
         #: sets it to its thread pool: a commit waits for fsync (synchronous=FULL), and on
         #: the loop's own thread that wait would stall every other request meanwhile.
         self.offload: Callable[[Callable[[], None]], object] | None = None
+        #: Longest wait for another process's write lock (then ``Busy``).  The wait is a
+        #: loop of short sleeps in Python (``time.sleep``: cooperative under gevent), not
+        #: SQLite's busy handler, which would block the whole event loop while it waits.
+        self.lock_wait = LOCK_WAIT_S
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         self._close_side_files()
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={_READ_BUSY_MS}")
         with self._all_lock:
             self._all.append(conn)
         return conn
@@ -151,9 +177,10 @@ class Database:
                 raise DatabaseClosed(f"{self.path} is closed")
             if self._writer is None:
                 self._writer = self._open()
+                self._writer.execute("PRAGMA busy_timeout=0")  # waits: see _begin
             conn = self._writer
             if group is None:
-                conn.execute("BEGIN IMMEDIATE")
+                self._begin(conn)
                 group = self._group = _Group()
             else:
                 conn.execute(f"SAVEPOINT {_SAVEPOINT}")
@@ -189,6 +216,28 @@ class Database:
             self._end_group(conn, group, commit=True)
         if group.error is not None:
             raise CommitFailed(f"write not saved: {group.error}") from group.error
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, retried while another process holds the write lock: sleeps
+        of 0.5–2 ms (an import's batch leaves gaps that long), up to ``lock_wait``."""
+        deadline = time.monotonic() + self.lock_wait
+        delay = 0.0005
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    from server.errors import Busy
+
+                    raise Busy(
+                        "Hệ thống đang bận ghi dữ liệu; xin thử lại sau giây lát.",
+                        retry_after=1,
+                    ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
 
     def _end_group(self, conn: sqlite3.Connection, group: _Group, *, commit: bool) -> None:
         """Commit (or, after a fatal error, roll back) the group; called with the lock held."""

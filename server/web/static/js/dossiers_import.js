@@ -38,7 +38,10 @@
       const job = r.data.job;
       if (job.total) {
         bar.value = 50 + Math.round((50 * job.processed) / job.total);
-        phase.textContent = `Đang xử lý ${job.processed}/${job.total} dòng…`;
+        const what = { validating: "Đang kiểm tra", applying: "Đang lưu" }[job.phase] || "Đang đọc";
+        phase.textContent = `${what} ${job.processed}/${job.total} dòng…`;
+      } else if (job.phase === "reading") {
+        phase.textContent = `Đang đọc tệp… ${job.processed} dòng`;
       }
       if (job.status === "failed") { showError(job.error.message); finish(); return; }
       if (job.status === "done") { bar.value = 100; report(job.report); finish(); return; }
@@ -53,7 +56,8 @@
     $("verdict").textContent = verdict;
     $("summary").textContent =
       `${r.rows} dòng: ${r.accepted} hợp lệ (${r.created} hồ sơ mới, ${r.updated} cập nhật, ` +
-      `${r.unchanged} không đổi), ${r.rejected.length} bị từ chối; ${r.events} sự kiện` +
+      `${r.unchanged} không đổi), ${r.rejected_total ?? r.rejected.length} bị từ chối; ` +
+      `${r.events} sự kiện` +
       (r.committed ? `, ${r.notifications} tin nhắn chờ gửi` : "") +
       `. Mã hóa: ${r.encoding || "Excel"}. Thời gian: ${r.seconds} giây.` +
       (r.ignored_columns.length ? ` Bỏ qua cột: ${r.ignored_columns.join(", ")}.` : "");

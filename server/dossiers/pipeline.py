@@ -1,0 +1,326 @@
+"""One dossier import job, from the stored file to the last committed row.  The API
+upload, the CLI and ``run_import`` all run this, in a worker process or thread.
+
+1. **reading**: the file is streamed (header first: a file without the required
+   columns is refused before its body is read; rows and sizes capped, see ``sheets``)
+   into the job's private staging file;
+2. **validating**: the live tables those rows touch are copied into the staging file
+   from one snapshot, and every row is applied there, in one transaction nobody else
+   waits for — the same use case as ``PUT /dossiers/{code}``, so the report names every
+   bad row with the API's words.  A dry run stops here; so does ``all-or-nothing`` when
+   any row is bad (nothing saved);
+3. **applying**: the rows go to the live database in short transactions (at most
+   ``BATCH_ROWS`` rows and about ``BATCH_SECONDS`` each, then a pause as long as the
+   batch), so a kiosk's ticket or a department's PUT waits a few milliseconds at most.
+   Each batch commits with the job's journal (``applied``), so a runner that dies
+   mid-apply is replaced (``jobs.resume``) and continues after the last committed row:
+   the file always ends fully applied, never half.  A row that passed validation but
+   fails now (the dossier changed meanwhile) is reported and skipped.
+   With ``skip-bad`` the rows refused in validation are skipped.
+While a file applies, readers see the rows committed so far.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time as _time
+from collections.abc import Callable
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from server.clock import iso, parse_iso
+from server.config import Config
+from server.dossiers import importer, tables
+from server.dossiers.codes import InvalidDossierCode, normalize_code
+from server.dossiers.sheets import Limits
+from server.dossiers.state import Tx
+from server.errors import MotcuaError
+from server.store import Database
+from server.store import imports as store
+
+log = logging.getLogger(__name__)
+
+#: Most rows, and about the most time, one live transaction takes (its commit skips
+#: the fsync: the runner's connection is ``synchronous=NORMAL``, see ``Database``) …
+BATCH_ROWS = 200
+BATCH_SECONDS = 0.004
+#: … and the least pause after it, for the writers waiting (they retry every ≤ 2 ms).
+BATCH_GAP = 0.003
+#: A runner's lease on its job, renewed by every batch (and every few seconds before).
+LEASE_SECONDS = 60.0
+STAGE_CHUNK = 2000
+#: Rejected rows kept in the report (the count is always exact).
+KEEP_REJECTED = 1000
+
+
+class LeaseLost(Exception):
+    """Another runner took the job over (this one was too slow to renew its lease)."""
+
+
+# --- values in the staging file -------------------------------------------------------
+def _encode(values: dict[str, Any]) -> str:
+    def default(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return {"$dt": v.isoformat()}
+        if isinstance(v, date):
+            return {"$d": v.isoformat()}
+        if isinstance(v, time):
+            return str(v)
+        return str(v)
+
+    return json.dumps(values, default=default, ensure_ascii=False)
+
+
+def _decode(text: str) -> dict[str, Any]:
+    def hook(obj: dict[str, Any]) -> Any:
+        if "$dt" in obj:
+            return datetime.fromisoformat(obj["$dt"])
+        if "$d" in obj:
+            return date.fromisoformat(obj["$d"])
+        return obj
+
+    return json.loads(text, object_hook=hook)
+
+
+def _code(values: dict[str, Any]) -> str | None:
+    raw = values.get("code")
+    try:
+        return normalize_code(str(raw)) if raw not in (None, "") else None
+    except (InvalidDossierCode, MotcuaError, ValueError):
+        return None
+
+
+class Runner:
+    """Runs one job on its own connection to the live database."""
+
+    def __init__(
+        self,
+        db: Database,
+        cfg: Config,
+        job_id: str,
+        *,
+        limits: Limits,
+        sleep: Callable[[float], object] = _time.sleep,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.db, self.cfg, self.job_id, self.limits, self.sleep = db, cfg, job_id, limits, sleep
+        self.progress = progress
+        self._total = 0
+        self.owner = f"{os.getpid()}:{secrets.token_hex(4)}"
+        self._renewed = 0.0
+
+    # --- the job row ------------------------------------------------------------------
+    def _job(self) -> dict[str, Any]:
+        with self.db.read() as conn:
+            job = store.job(conn, self.job_id)
+        if job is None:
+            raise LeaseLost(self.job_id)
+        return job
+
+    def _save(self, conn, fields: dict[str, Any]) -> None:
+        until = _time.time() + LEASE_SECONDS
+        if not store.renew(conn, self.job_id, self.owner, until):
+            raise LeaseLost(self.job_id)
+        fields["updated_at"] = iso(datetime.now().astimezone())
+        store.update_job(conn, self.job_id, fields)
+        self._renewed = _time.monotonic()
+        self._total = fields.get("total") or self._total
+        if self.progress is not None and "processed" in fields and self._total:
+            self.progress(fields["processed"], self._total)
+
+    def _progress(self, fields: dict[str, Any], *, force: bool = False) -> None:
+        if force or _time.monotonic() - self._renewed > 1.0:
+            with self.db.write() as conn:
+                self._save(conn, fields)
+
+    def claim(self) -> bool:
+        now = _time.time()
+        with self.db.write() as conn:
+            return store.claim(conn, self.job_id, self.owner, now, now + LEASE_SECONDS)
+
+    # --- the whole job ----------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Run (or resume) the job to its end; returns the job row as it ends."""
+        job = self._job()
+        stage_path = Path(job["path"] + ".stage")
+        try:
+            if job["phase"] != "applying":
+                report = self._validate(job, stage_path)
+                job = self._job()
+                if report is None:
+                    return job
+            self._apply(job, stage_path)
+        except LeaseLost:
+            log.warning("import %s: another runner took the job over", self.job_id)
+            return self._job()
+        except MotcuaError as exc:
+            self._finish(error={"code": exc.code, "message": exc.message, "status": exc.status})
+        except OSError as exc:
+            log.exception("import %s failed", self.job_id)
+            self._finish(error={"code": "io_error", "message": str(exc), "status": 500})
+        stage_path.unlink(missing_ok=True)
+        return self._job()
+
+    def _finish(self, *, report: dict[str, Any] | None = None, error: Any = None) -> None:
+        fields: dict[str, Any] = {
+            "status": "failed" if error else "done",
+            "phase": "failed" if error else "done",
+            "finished_at": iso(datetime.now().astimezone()),
+            "lease_owner": None,
+        }
+        if report is not None:
+            fields["report"] = report
+        if error is not None:
+            fields["error"] = error
+        with self.db.write() as conn:
+            self._save(conn, fields)
+
+    # --- 1 and 2: read into the staging file, try every row there ---------------------
+    def _stage(self, job: dict[str, Any], conn) -> importer.ImportReport:
+        path = Path(job["path"])
+        with tables.open_table(path, self.limits) as table:
+            table.require("code", "status")
+            report = importer.ImportReport(
+                job["file"], table.format, table.encoding, job["policy"], job["dry_run"]
+            )
+            report.ignored_columns = table.ignored
+            batch: list[tuple[int, int, str | None, str]] = []
+            seq = 0
+            for line, values in table.rows:
+                seq += 1
+                batch.append((seq, line, _code(values), _encode(values)))
+                if len(batch) >= STAGE_CHUNK:
+                    store.stage_rows(conn, batch)
+                    batch = []
+                    self._progress({"phase": "reading", "processed": seq})
+            store.stage_rows(conn, batch)
+        report.rows = seq
+        return report
+
+    def _validate(self, job: dict[str, Any], stage_path: Path) -> importer.ImportReport | None:
+        started = _time.perf_counter()
+        stage_path.unlink(missing_ok=True)
+        fd = os.open(stage_path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        os.close(fd)
+        conn = store.open_stage(stage_path)
+        try:
+            self._progress({"phase": "reading", "processed": 0}, force=True)
+            report = self._stage(job, conn)
+            self._progress(
+                {"phase": "validating", "processed": 0, "total": report.rows}, force=True
+            )
+            store.build_scratch(self.db, conn)
+            skip = self._try_all(job, conn, report)
+        finally:
+            conn.close()
+        report.seconds = round(_time.perf_counter() - started, 3)
+        stop = job["dry_run"] or (job["policy"] == "all-or-nothing" and report.rejected)
+        if stop:
+            report.committed = False
+            report.notifications = 0
+            self._finish(report=_stored(report))
+            log.info("import %s: %s", self.job_id, _summary(report))
+            stage_path.unlink(missing_ok=True)
+            return None
+        # The count of what applying will do is counted again while it applies.
+        applied_report = importer.ImportReport(
+            job["file"], report.format, report.encoding, job["policy"], False
+        )
+        applied_report.rows = report.rows
+        applied_report.ignored_columns = report.ignored_columns
+        applied_report.rejected = list(report.rejected)
+        applied_report.rejected_total = report.rejected_total
+        applied_report.seconds = report.seconds
+        with self.db.write() as live:
+            self._save(
+                live,
+                {
+                    "phase": "applying",
+                    "processed": 0,
+                    "total": report.rows,
+                    "applied": 0,
+                    "skip": sorted(skip),
+                    "report": _stored(applied_report),
+                },
+            )
+        return report
+
+    def _try_all(self, job: dict[str, Any], conn, report: importer.ImportReport) -> set[int]:
+        """Every staged row applied in the scratch copy (rolled back); the refused seqs."""
+        skip: set[int] = set()
+        now = parse_iso(job["now"])
+        conn.execute("BEGIN")
+        try:
+            tx = Tx(conn, self.cfg, now, job["actor"], "import", notify=job["notify"])
+            after = 0
+            while rows := store.staged(conn, after, STAGE_CHUNK):
+                for seq, line, data in rows:
+                    before = report.rejected_total
+                    importer.one_row(tx, line, _decode(data), job["scope"], report)
+                    if report.rejected_total != before:
+                        skip.add(seq)
+                    after = seq
+                self._progress({"processed": after})
+            report.notifications = len(tx.queued)
+        finally:
+            conn.execute("ROLLBACK")
+        return skip
+
+    # --- 3: apply to the live database in short, journaled batches --------------------
+    def _apply(self, job: dict[str, Any], stage_path: Path) -> None:
+        if not stage_path.exists():
+            raise MotcuaError("Tệp tạm của lượt nhập đã mất; xin nhập lại tệp.", code="stage_lost")
+        report = importer.ImportReport.from_dict(job["report"])
+        self._total = job["total"] or 0
+        skip = set(job["skip"])
+        now = parse_iso(job["now"])
+        started = _time.perf_counter()
+        conn = store.open_stage(stage_path)
+        texts: dict[str, str] | None = None
+        queued = 0
+        try:
+            after = job["applied"]
+            pending = store.staged(conn, after, BATCH_ROWS)
+            while pending:
+                begun = _time.perf_counter()
+                with self.db.write() as live:
+                    tx = Tx(live, self.cfg, now, job["actor"], "import", job["notify"], texts)
+                    done = 0
+                    for seq, line, data in pending:
+                        if seq not in skip:
+                            importer.one_row(tx, line, _decode(data), job["scope"], report)
+                        after, done = seq, done + 1
+                        if _time.perf_counter() - begun > BATCH_SECONDS:
+                            break
+                    texts = tx.texts
+                    report.notifications += len(tx.queued)
+                    queued += len(tx.queued)
+                    self._save(
+                        live, {"applied": after, "processed": after, "report": _stored(report)}
+                    )
+                spent = _time.perf_counter() - begun
+                pending = pending[done:] or store.staged(conn, after, BATCH_ROWS)
+                self.sleep(max(spent / 2, BATCH_GAP))  # others' writes go in between
+        finally:
+            conn.close()
+        report.committed = True
+        report.seconds = round(report.seconds + _time.perf_counter() - started, 3)
+        self._finish(report=_stored(report))
+        log.info("import %s: %s", self.job_id, _summary(report))
+
+
+def _stored(report: importer.ImportReport) -> dict[str, Any]:
+    out = report.as_dict()
+    out["rejected"] = out["rejected"][:KEEP_REJECTED]
+    return out
+
+
+def _summary(report: importer.ImportReport) -> str:
+    return (
+        f"{report.rows} rows, {report.accepted} accepted, {report.rejected_total} rejected, "
+        f"committed={report.committed} ({report.seconds:.2f} s)"
+    )
