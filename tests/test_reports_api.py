@@ -126,11 +126,16 @@ def _json_tables(report):
     return out
 
 
+def _blank_none(value):
+    """openpyxl reads an empty text cell back as None."""
+    return None if value == "" else value
+
+
 def _csv_sections(raw: bytes):
     text = raw.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
-    sections, i = {}, 3  # title, range, blank
+    sections, i = {}, 4  # title, range, made at, blank
     while i < len(rows):
         title, header = rows[i][0], rows[i + 1]
         j = i + 2
@@ -145,6 +150,7 @@ def _csv_sections(raw: bytes):
 
 @pytest.mark.parametrize("kind", ["queue", "satisfaction"])
 def test_csv_and_xlsx_hold_the_same_numbers_as_json(client, actors, rated_day, kind):
+    from server.reports.shown import cell_text, cell_xlsx
     from server.reports.tables import tables
 
     h = actors.h(actors.supervisor)
@@ -164,7 +170,7 @@ def test_csv_and_xlsx_hold_the_same_numbers_as_json(client, actors, rated_day, k
         assert sorted(header) == sorted(tbl.labels)
         assert len(body) == len(rows)
         for line, row in zip(body, rows, strict=True):
-            want = {label[c]: "" if v is None else str(v) for c, v in row.items()}
+            want = {label[c]: cell_text(c, v, "vi", TZ) for c, v in row.items() if c in label}
             assert dict(zip(header, line, strict=True)) == want, key
 
     r = client.get(f"/api/v1/reports/{kind}?{Q}&format=xlsx", headers=h)
@@ -174,12 +180,16 @@ def test_csv_and_xlsx_hold_the_same_numbers_as_json(client, actors, rated_day, k
     for key, rows in expected.items():
         tbl = layout[key]
         label = dict(zip(tbl.columns, tbl.labels, strict=True))
-        values = list(wb[key[:31]].iter_rows(values_only=True))
+        values = list(wb[tbl.title[:31]].iter_rows(values_only=True))
         assert values[0][0] == tbl.title
         header = list(values[1])
         assert len(values) - 2 == len(rows)
         for line, row in zip(values[2:], rows, strict=True):
-            want = {label[c]: v for c, v in row.items()}
+            want = {
+                label[c]: _blank_none(cell_xlsx(c, v, "vi", TZ)[0])
+                for c, v in row.items()
+                if c in label
+            }
             assert dict(zip(header, line, strict=True)) == want, key
 
 
@@ -193,7 +203,7 @@ def test_queue_csv_reads_like_the_hand_computed_day(client, actors, rated_day):
         "1",
         "1",
     )
-    assert (row["Chờ TB (phút)"], row["Phục vụ TB (phút)"]) == ("16.6", "12.5")
+    assert (row["Chờ TB (phút)"], row["Phục vụ TB (phút)"]) == ("16,6", "12,5")
     header, body = _csv_sections(r.data)["Theo cán bộ, công chức"]
     names = [dict(zip(header, line, strict=True))["Cán bộ, công chức"] for line in body]
     assert names == ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"]
@@ -204,8 +214,8 @@ def test_english_files_have_english_labels(client, actors, rated_day):
         f"/api/v1/reports/satisfaction?{Q}&format=xlsx&lang=en", headers=actors.h(actors.supervisor)
     )
     wb = load_workbook(io.BytesIO(r.data))
-    assert wb["totals"]["A1"].value == "Totals"
-    assert "% satisfied or better" in [c.value for c in wb["totals"][2]]
+    assert wb["Totals"]["A1"].value == "Totals"
+    assert "% satisfied or better" in [c.value for c in wb["Totals"][2]]
 
 
 def test_live_report_is_today_so_far(client, actors, rated_day):

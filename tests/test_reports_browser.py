@@ -4,6 +4,7 @@ range, sees figures, SVG charts and tables in Vietnamese, and the download links
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 
 import pytest
@@ -58,6 +59,9 @@ def test_reports_page_with_charts_tables_and_downloads(live_server, page):
     titles = page.locator(".rp-table-wrap h3").all_inner_texts()
     assert titles[:4] == ["Tổng hợp", "Theo lĩnh vực", "Theo quầy", "Theo cán bộ, công chức"]
     assert "Nguyễn Văn An" in page.inner_text("main")
+    main = page.inner_text("main")
+    assert "Nghỉ giải lao" in main and "16,6" in main
+    assert not re.search(r"\bbreak\b|\bmeeting\b|\d{4}-\d{2}-\d{2}", main)
     page.screenshot(path=f"{SHOTS}/reports_queue.png", full_page=True)
 
     csv_href = page.get_attribute("#rp-csv", "href")
@@ -68,8 +72,13 @@ def test_reports_page_with_charts_tables_and_downloads(live_server, page):
 
     page.click(".rp-tab[data-tab=satisfaction]")
     page.wait_for_selector("text=Tỷ lệ hài lòng theo ngày (%)")
-    assert any("75%" in k for k in page.locator(".rp-kpi").all_inner_texts())
-    assert "Hướng dẫn chưa rõ" in page.inner_text("main")
+    assert any("75,00%" in k for k in page.locator(".rp-kpi").all_inner_texts())
+    main = page.inner_text("main")
+    assert "Hướng dẫn chưa rõ" in main
+    # Everything a person reads is Vietnamese: no reason codes, no ISO or UTC times.
+    for raw in ("unclear_guidance", "very_satisfied", "2026-11-25", "+00:00", "T0"):
+        assert raw not in main, raw
+    assert "25/11/2026" in page.inner_text("#rp-status")
     page.screenshot(path=f"{SHOTS}/reports_satisfaction.png", full_page=True)
 
     page.fill("#rp-from", "2026-11-01")
@@ -78,10 +87,11 @@ def test_reports_page_with_charts_tables_and_downloads(live_server, page):
     page.wait_for_selector("text=Hồ sơ giải quyết trước hạn · đúng hạn · trễ hạn")
     page.click(".rp-show")
     page.wait_for_function(
-        "() => document.getElementById('rp-status').textContent.includes('2026-11-30')"
+        "() => document.getElementById('rp-status').textContent.includes('30/11/2026')"
     )
     text = page.inner_text("main")
     assert "Sở Tư pháp" in text and "Trễ hạn" in text
+    assert "Tiếp nhận trực tiếp" in text and "direct" not in text and "2026-11" not in text
     page.screenshot(path=f"{SHOTS}/reports_dossiers.png", full_page=True)
 
     page.fill("#rp-from", "2026-11-30")

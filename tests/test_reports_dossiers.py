@@ -62,11 +62,13 @@ def test_dossier_report_over_http_and_as_xlsx(client, actors, ctx):
     assert body["totals"]["received"] == 5 and body["totals"]["late"] == 1
     r = client.get(f"/api/v1/reports/dossiers?{q}&format=xlsx", headers=h)
     wb = load_workbook(io.BytesIO(r.data))
-    ws = wb["totals"]
+    ws = wb["Tổng hợp"]
     header = [c.value for c in ws[2]]
     row = dict(zip(header, [c.value for c in ws[3]], strict=True))
-    assert (row["Hồ sơ tiếp nhận"], row["Trễ hạn"], row["% trước hạn và đúng hạn"]) == (5, 1, 75.0)
-    deps = list(wb["by_department"].iter_rows(min_row=3, values_only=True))
+    assert (row["Hồ sơ tiếp nhận"], row["Trễ hạn"], row["% trước hạn và đúng hạn"]) == (5, 1, 0.75)
+    share = ws.cell(row=3, column=header.index("% trước hạn và đúng hạn") + 1)
+    assert share.number_format == "0.00%"
+    deps = list(wb["Theo cơ quan"].iter_rows(min_row=3, values_only=True))
     assert [d[1] for d in deps] == ["Sở Tư pháp", "Sở Xây dựng"]
     assert (
         client.get(f"/api/v1/reports/dossiers?{q}", headers=actors.h(actors.staff[1])).status_code

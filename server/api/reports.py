@@ -11,7 +11,7 @@ from .. import reports
 from ..app import ctx
 from ..errors import BadRequest, NotFound
 from ..i18n import LANGS
-from ..reports.tables import to_csv, to_xlsx
+from ..reports.tables import to_csv, to_xlsx, view
 from . import api
 from .common import SUPERVISOR_ROLES, requires
 from .openapi import EXTRA_PATHS, _errors, _obj, _op, _query_enum, _resp
@@ -21,7 +21,9 @@ KINDS = {
     "dossiers": reports.dossier_report,
     "satisfaction": reports.satisfaction_report,
 }
-FORMATS = ("json", "csv", "xlsx")
+#: json: the report's figures and codes; csv/xlsx: the files a supervisor downloads;
+#: view: what the report page shows (the figures, and each table as a person reads it).
+FORMATS = ("json", "csv", "xlsx", "view")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -62,11 +64,13 @@ def report(kind: str):
     body = build(c.db, c.cfg, period, now, lang)
     if fmt == "json":
         return _ordered_json(body)
+    if fmt == "view":
+        return _ordered_json({"report": body, **view(body, lang, c.cfg.tz)})
     name = f"bao-cao-{kind}-{period.day_from}_{period.day_to}.{fmt}"
     data, mime = (
-        (to_csv(body, lang), "text/csv; charset=utf-8")
+        (to_csv(body, lang, c.cfg.tz), "text/csv; charset=utf-8")
         if fmt == "csv"
-        else (to_xlsx(body, lang), XLSX)
+        else (to_xlsx(body, lang, c.cfg.tz), XLSX)
     )
     return Response(
         data,
@@ -106,7 +110,9 @@ EXTRA_PATHS["/reports/{kind}"] = {
         "summary": "A report over a range of business days (supervisor): queue (issued, served, "
         "no-show, cancelled, waiting and service times, by service, hour, counter, staff, "
         "pauses), dossiers (channels, early/on time/late) or satisfaction (levels, shares, "
-        "reasons, per staff/counter/service, by day). CSV and XLSX hold the JSON's numbers.",
+        "reasons, per staff/counter/service, by day). CSV and XLSX hold the JSON's numbers "
+        "as a person reads them (Vietnamese labels, local time, Vietnamese number format); "
+        "`format=view` gives the JSON with those tables, for the report page.",
         "tags": ["reports"],
         "security": [{"bearer": []}],
         "parameters": [

@@ -23,6 +23,7 @@ Definitions (dates are the center's calendar dates, both ends included):
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from server.clock import iso, parse_iso
@@ -39,7 +40,11 @@ TIMELINESS = ("early", "on_time", "late", "no_due")
 
 
 def _pct(count: int, total: int) -> float:
-    return round(100.0 * count / total, 1) if total else 0.0
+    """One decimal, rounded half up (exact decimal arithmetic, as reports round)."""
+    if not total:
+        return 0.0
+    exact = Decimal(100 * count) / Decimal(total)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def _empty() -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 
@@ -58,5 +59,10 @@ def summary(durations: Counter[int]) -> dict[str, Any]:
 
 
 def pct(part: int, whole: int) -> float | None:
-    """A share in percent with two decimals ("99.71")."""
-    return round(100.0 * part / whole, 2) if whole else None
+    """A share in percent with two decimals ("99.71"), rounded half up as provinces
+    print them: exact decimal arithmetic, so 1 of 800 is 0.13 (float's round() gives
+    0.12 for 0.125)."""
+    if not whole:
+        return None
+    exact = Decimal(100 * part) / Decimal(whole)
+    return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))

@@ -67,7 +67,7 @@ def reports_page():
         "reports.html",
         center=ctx().cfg.center_name,
         texts=_texts()["vi"],
-        data={"texts": _texts(), "tabs": TABS, "today": _today()},
+        data={"texts": _texts(), "tabs": TABS, "today": _today(), "tz": ctx().cfg.timezone},
         tabs=TABS,
     )
 
@@ -81,5 +81,5 @@ def live_page():
         "reports_live.html",
         center=ctx().cfg.center_name,
         texts=_texts()["vi"],
-        data={"texts": _texts(), "refresh_s": 5},
+        data={"texts": _texts(), "refresh_s": 5, "tz": ctx().cfg.timezone},
     )

@@ -14,6 +14,7 @@
     to: params.get("to"),
   };
   let last = null;
+  let view = null;
   const t = (key, p) => M.fmt(data.texts[state.lang][key] || key, p || {});
 
   function ymd(d) {
@@ -53,7 +54,8 @@
   }
 
   const min = (v) => (v === null || v === undefined ? "–" : `${R.fmtNum(v)} ${t("reports.minutes")}`);
-  const pctText = (v) => (v === null || v === undefined ? "–" : `${R.fmtNum(v)}%`);
+  const pctText = (v) => R.fmtPct(v);
+  const dayText = (iso) => `${iso.slice(8, 10)}/${iso.slice(5, 7)}`;
 
   function section(cls, ...children) {
     const s = document.createElement("div");
@@ -62,14 +64,14 @@
     return s;
   }
 
+  /* The report's tables as the server wrote them for people (format=view): Vietnamese
+     words for codes, local time, Vietnamese numbers — the same cells as the CSV. */
   function tablesOf(report, order) {
     const out = [];
     for (const key of order) {
-      const v = report[key];
-      if (v === undefined || v === null) continue;
-      const rows = Array.isArray(v) ? v : [v];
-      if (!rows.length) continue;
-      out.push(R.table(t("reports.table." + key), rows, data.texts[state.lang]));
+      const tbl = view.tables.find((x) => x.key === key);
+      if (!tbl || !tbl.rows.length) continue;
+      out.push(R.grid(tbl.title, tbl.labels, tbl.rows, tbl.numeric));
     }
     return out;
   }
@@ -117,7 +119,7 @@
       ]),
       section(
         "rp-charts",
-        R.line(t("reports.chart.satisfaction_by_day"), r.by_day.map((d) => d.day.slice(5)), r.by_day.map((d) => d.pct_satisfied_or_better), { cls: "s3", emptyText: t("reports.empty") }),
+        R.line(t("reports.chart.satisfaction_by_day"), r.by_day.map((d) => dayText(d.day)), r.by_day.map((d) => d.pct_satisfied_or_better), { cls: "s3", emptyText: t("reports.empty") }),
         R.stacked(
           t("reports.chart.satisfaction_levels"),
           [{ label: t("reports.table.totals"), values: tot }].concat(r.by_staff.map((s) => ({ label: s.full_name, values: s }))),
@@ -165,7 +167,7 @@
     const status = $("rp-status");
     status.textContent = t("reports.loading");
     status.className = "rp-status";
-    const res = await M.api("GET", `/reports/${state.tab}?` + query());
+    const res = await M.api("GET", `/reports/${state.tab}?` + query({ format: "view" }));
     const main = $("rp-main");
     main.replaceChildren();
     if (!res.ok) {
@@ -174,8 +176,9 @@
       last = null;
       return;
     }
-    last = res.data;
-    status.textContent = `${last.from} → ${last.to} · ${t("reports.updated", { time: new Date().toLocaleTimeString("vi-VN") })}`;
+    view = res.data;
+    last = view.report;
+    status.textContent = `${view.range} · ${t("reports.updated", { time: new Date().toLocaleTimeString("vi-VN", { timeZone: data.tz }) })}`;
     const render = { queue: renderQueue, satisfaction: renderSatisfaction, dossiers: renderDossiers }[state.tab];
     main.append(...render(last));
   }

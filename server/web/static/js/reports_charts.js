@@ -24,6 +24,13 @@
     return String(v);
   }
 
+  /* A share as provinces print it: two decimals, Vietnamese comma ("99,68%").  The
+     server already rounded it half up to two decimals, so nothing is rounded again. */
+  function fmtPct(v) {
+    if (v === null || v === undefined || v === "") return "–";
+    return v.toLocaleString("vi-VN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + "%";
+  }
+
   function clip(label, n) {
     const s = String(label);
     return s.length > n ? s.slice(0, n - 1) + "…" : s;
@@ -212,6 +219,34 @@
     return wrap;
   }
 
+  /* A table the server wrote as a person reads it (format=view): labels and text cells. */
+  function grid(title, labels, rows, numeric) {
+    const wrap = document.createElement("section");
+    wrap.className = "rp-table-wrap";
+    const h = document.createElement("h3");
+    h.textContent = title;
+    wrap.append(h);
+    const tbl = document.createElement("table");
+    tbl.className = "rp-table";
+    const head = tbl.createTHead().insertRow();
+    for (const label of labels) {
+      const th = document.createElement("th");
+      th.textContent = label;
+      head.append(th);
+    }
+    const body = tbl.createTBody();
+    for (const row of rows) {
+      const tr = body.insertRow();
+      row.forEach((text, i) => {
+        const td = tr.insertCell();
+        td.textContent = text;
+        if (numeric && numeric[i]) td.className = "num";
+      });
+    }
+    wrap.append(tbl);
+    return wrap;
+  }
+
   function kpis(items) {
     const box = document.createElement("div");
     box.className = "rp-kpis";
@@ -230,5 +265,5 @@
     return box;
   }
 
-  window.motcuaReports = { bars, hbars, stacked, line, table, kpis, fmtNum, flatten };
+  window.motcuaReports = { bars, hbars, stacked, line, table, grid, kpis, fmtNum, fmtPct, flatten };
 })();

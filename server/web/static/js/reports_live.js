@@ -38,7 +38,7 @@
         { label: t("reports.kpi.no_show"), value: R.fmtNum(tot.no_show) },
         { label: t("reports.kpi.wait_mean"), value: min(tot.wait.mean_min) },
         { label: t("reports.kpi.service_mean"), value: min(tot.service_time.mean_min) },
-        { label: t("reports.kpi.satisfied"), value: sat.count ? `${R.fmtNum(sat.pct_satisfied_or_better)}%` : "–", cls: "good" },
+        { label: t("reports.kpi.satisfied"), value: sat.count ? R.fmtPct(sat.pct_satisfied_or_better) : "–", cls: "good" },
       ]),
       wrap,
       R.table(t("reports.table.by_counter"), counters, texts, ["counter", "name", "state", "ticket", "served", "no_show", "service_time.mean_min"]),
@@ -52,7 +52,8 @@
     const status = $("rp-status");
     if (res.ok) {
       $("rp-main").replaceChildren(...render(res.data));
-      status.textContent = `${res.data.day} · ${t("reports.updated", { time: new Date().toLocaleTimeString("vi-VN") })}`;
+      const [y, m, d] = res.data.day.split("-");
+      status.textContent = `${d}/${m}/${y} · ${t("reports.updated", { time: new Date().toLocaleTimeString("vi-VN", { timeZone: data.tz }) })}`;
       status.className = "rp-status";
     } else {
       status.textContent = t("reports.error", { message: res.error.message });
