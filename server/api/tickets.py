@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import jsonify
 
-from .. import hall
+from .. import accounts, hall
 from .. import tickets as domain
 from ..app import ctx
 from ..console import dossier_codes
@@ -17,7 +17,15 @@ from ..protocol import AT_COUNTER, Channel
 from ..realtime_kiosk import hub as kiosk_hub
 from ..store import tickets as store
 from . import api
-from .common import STAFF_ROLES, SUPERVISOR_ROLES, current_identity, field, json_body, requires
+from .common import (
+    STAFF_ROLES,
+    SUPERVISOR_ROLES,
+    client_ip,
+    current_identity,
+    field,
+    json_body,
+    requires,
+)
 
 _PHONE_DIGITS = range(9, 12)
 
@@ -172,6 +180,12 @@ def cancel(ticket_id: int):
         old = store.ticket(conn, ticket_id)
     if old is None:
         raise NotFound(f"Không có phiếu #{ticket_id}.", code="unknown_ticket")
-    t = domain.cancel(c.db, c.cfg, ticket_id, current_identity().name, c.now())  # type: ignore[union-attr]
+    who = current_identity()
+    assert who is not None
+    t = domain.cancel(c.db, c.cfg, ticket_id, who.name, c.now())
+    # a cancel happens away from any counter: the audit log keeps it (server.audit_view)
+    accounts.audit(
+        c.db, c.now(), who.actor, "ticket_cancelled", f"ticket:{t['label']}", None, client_ip()
+    )
     _after(t, old)
     return jsonify({"ticket": _ticket_json(t)})

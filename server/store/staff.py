@@ -214,10 +214,3 @@ def search_audit(
         d["detail"] = json.loads(d["detail"]) if d["detail"] else None
         out.append(d)
     return out
-
-
-def audit_names(conn: sqlite3.Connection) -> tuple[list[str], list[str]]:
-    """(actors, actions) that appear in the audit log, for the filter lists."""
-    actors = [r[0] for r in conn.execute("SELECT DISTINCT actor FROM audit ORDER BY actor")]
-    actions = [r[0] for r in conn.execute("SELECT DISTINCT action FROM audit ORDER BY action")]
-    return actors, actions

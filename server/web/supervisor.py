@@ -10,51 +10,17 @@ from datetime import date, datetime, timedelta
 
 from flask import request
 
+from .. import audit_view
 from ..accounts import Identity
 from ..app import ctx
 from ..auth import SUPERVISOR_ROLES
 from ..clock import iso
 from ..i18n import bundle
+from ..store import audit_log as log_store
 from ..store import catalog
-from ..store import staff as staff_store
 from .staffkit import blueprint, page, render
 
 bp = blueprint("supervisor")
-
-AUDIT_PAGE = 200
-
-#: How the audit log names its actions (anything else is shown as stored).
-ACTION_NAMES = {
-    "dossier_corrected": "Điều chỉnh trạng thái hồ sơ",
-    "login": "Đăng nhập",
-    "login_failed": "Đăng nhập sai",
-    "login_blocked": "Đăng nhập sai nhiều lần: tạm chặn máy đó",
-    "login_locked": "Tài khoản bị khoá tạm",
-    "login_rate_limited": "Đăng nhập quá nhiều lần",
-    "logout": "Đăng xuất",
-    "password_changed": "Đổi mật khẩu",
-    "token_created": "Tạo mã truy cập",
-    "token_revoked": "Thu hồi mã truy cập",
-    "counter_services": "Đổi lĩnh vực của quầy",
-    "service_closed": "Ngừng nhận số lĩnh vực",
-    "service_reopened": "Mở lại lĩnh vực",
-    "service_created": "Thêm lĩnh vực",
-    "service_updated": "Sửa lĩnh vực",
-    "counter_created": "Thêm quầy",
-    "counter_updated": "Sửa quầy",
-    "user_created": "Tạo tài khoản",
-    "user_updated": "Sửa tài khoản",
-    "user_password_reset": "Đặt lại mật khẩu",
-    "user_unlocked": "Mở chặn đăng nhập",
-    "user_deactivated": "Khoá tài khoản",
-    "user_activated": "Mở khoá tài khoản",
-    "device_created": "Thêm thiết bị",
-    "device_revoked": "Thu hồi thiết bị",
-    "device_rotated": "Cấp lại mã thiết bị",
-    "priority_classes_saved": "Lưu đối tượng ưu tiên",
-    "days_saved": "Lưu ngày nghỉ, ngày làm bù",
-    "templates_saved": "Lưu mẫu tin nhắn",
-}
 
 
 @bp.get("/supervisor")
@@ -89,12 +55,16 @@ def _day(raw: str | None) -> date | None:
 @bp.get("/supervisor/audit")
 @page(*SUPERVISOR_ROLES)
 def audit_log(who: Identity):
+    """Logins and administration, and what staff did at counters (calls, no-shows,
+    transfers, pauses): newest first, filtered, a bounded page at a time."""
     c = ctx()
-    actor = request.args.get("actor") or None
-    action = request.args.get("action") or None
-    raw_day = request.args.get("date") or ""
+    args = request.args
+    actor = (args.get("actor") or "").removeprefix("user:") or None
+    action = args.get("action") or None
+    raw_day = args.get("date") or ""
     day = _day(raw_day)
-    before = request.args.get("before", "")
+    per = audit_view.page_size(args.get("per"))
+    after = log_store.Cursor.parse(args.get("after", ""))
     message = None
     if raw_day and day is None:
         message = f"Ngày “{raw_day}” không hợp lệ; dùng dạng yyyy-mm-dd."
@@ -103,29 +73,31 @@ def audit_log(who: Identity):
         start = datetime.combine(day, datetime.min.time(), c.cfg.tz)
         since, until = iso(start), iso(start + timedelta(days=1))
     with c.db.read() as conn:
-        rows = staff_store.search_audit(
+        rows = log_store.search(
             conn,
             actor=actor,
             action=action,
             since=since,
             until=until,
-            before_id=int(before)
-            if before.isascii() and before.isdigit() and len(before) < 19
-            else None,
-            limit=AUDIT_PAGE + 1,
+            after=after,
+            limit=per + 1,
         )
-        actors, actions = staff_store.audit_names(conn)
-    more = len(rows) > AUDIT_PAGE
-    rows = rows[:AUDIT_PAGE]
+        actors = log_store.actors(conn)
+        actions = audit_view.action_choices(log_store.audit_actions(conn))
+        names = log_store.full_names(conn)
+        services = {s["code"]: s["name_vi"] for s in catalog.services(conn, active_only=False)}
+    more = len(rows) > per
+    rows = rows[:per]
+    last = rows[-1] if rows and more else None
     return render(
         "supervisor_audit.html",
-        rows=rows,
-        more=more,
+        rows=audit_view.present(rows, names, services, c.cfg.tz),
         actors=actors,
         actions=actions,
-        action_names=ACTION_NAMES,
-        f={"actor": actor or "", "action": action or "", "date": raw_day},
+        sizes=audit_view.PAGE_SIZES,
+        f={"actor": actor or "", "action": action or "", "date": raw_day, "per": per},
         message=message,
-        next_before=rows[-1]["id"] if rows and more else None,
+        next_after=log_store.Cursor(last["at"], last["src"], last["id"]).text() if last else None,
+        paged=after is not None,
         nav="audit",
     )
