@@ -108,6 +108,8 @@ def page_size(raw: str | None) -> int:
 def _who(actor: str | None, names: dict[str, str]) -> str:
     if not actor:
         return "—"
+    if actor == "cli":
+        return "Dòng lệnh quản trị (motcua)"
     if actor.startswith("device:"):
         return f"Thiết bị {actor.removeprefix('device:')}"
     user = actor.removeprefix("user:")
