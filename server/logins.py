@@ -9,6 +9,12 @@ guesser only ever blocks itself: the owner signing in from another address is ne
 refused.  An unknown name is counted, hashed and answered exactly like a known one, so
 neither the answer nor its timing tells which names exist.
 
+Password hashes (scrypt: ~0.1–0.2 s of a core and 32 MB each) run off the event loop,
+in the server's thread pool (`db.offload`), so a sign-in never stops the kiosks and
+boards meanwhile; at most MAX_HASHING_PER_ADDRESS of one address's sign-ins and
+MAX_HASHING of all are checked at once — beyond, the attempt is answered "busy, try again
+in a few seconds" without hashing, so a burst cannot queue minutes of work.
+
 Sessions: a staff browser's signed cookie carries a random session id, and the server
 keeps its SHA-256 in `staff_session`; signing out, a password change, an admin's reset
 or deactivation revoke it there, so even a copy of the cookie stops working at once."""
@@ -17,7 +23,8 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +51,9 @@ SESSION_LIFETIME = timedelta(days=31)
 SESSION_TOUCH = timedelta(minutes=5)
 MAX_TOKEN_LABEL = 60
 MAX_ADDRESS = 64
+MAX_HASHING = 4
+MAX_HASHING_PER_ADDRESS = 2
+BUSY_RETRY_S = 5
 _DUMMY = {"password_hash": generate_password_hash("motcua-timing-equaliser")}
 
 
@@ -55,6 +65,55 @@ class LoginFailed(Exception):
     def __init__(self, blocked_s: int = 0) -> None:
         super().__init__("bad_credentials")
         self.blocked_s = blocked_s
+
+
+class Busy(Exception):
+    """Too many sign-ins being checked right now (from this address, or in all)."""
+
+    seconds = BUSY_RETRY_S
+
+
+class _InFlight:
+    """Sign-ins whose password is being checked, per address.  Its lock is held only to
+    count (never while hashing), so it is safe on the event loop's thread too."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_address: dict[str, int] = {}
+        self._total = 0
+
+    def enter(self, address: str) -> bool:
+        with self._lock:
+            mine = self._by_address.get(address, 0)
+            if self._total >= MAX_HASHING or mine >= MAX_HASHING_PER_ADDRESS:
+                return False
+            self._by_address[address] = mine + 1
+            self._total += 1
+            return True
+
+    def leave(self, address: str) -> None:
+        with self._lock:
+            self._total -= 1
+            left = self._by_address.pop(address, 1) - 1
+            if left:
+                self._by_address[address] = left
+
+
+_in_flight = _InFlight()
+
+
+def off_loop(db: Database, work: Callable[[], Any]) -> Any:
+    """Run CPU-heavy work (a password hash) where it does not stop the event loop: the
+    server's thread pool when it has one (`db.offload`; hashlib releases the GIL)."""
+    return work() if db.offload is None else db.offload(work)
+
+
+def _check(db: Database, user: dict[str, Any], password: str) -> bool:
+    return bool(off_loop(db, lambda: verify_password(user, password)))
+
+
+def _new_hash(db: Database, password: str) -> str:
+    return str(off_loop(db, lambda: generate_password_hash(password)))
 
 
 class Throttled(Exception):
@@ -85,7 +144,8 @@ def authenticate(
     db: Database, username: str, password: str, now: datetime, *, address: str = "local"
 ) -> dict[str, Any]:
     """The user row when the password is right; raises Throttled while this address is
-    blocked for this account (or for all), LoginFailed otherwise."""
+    blocked for this account (or for all), Busy while too many sign-ins are being
+    checked, LoginFailed otherwise."""
     name = normal_username(username)
     address = (address or "unknown")[:MAX_ADDRESS]
     with db.connection() as conn:
@@ -93,7 +153,12 @@ def authenticate(
         u = store.user_by_name(conn, name)
     if until is not None and parse_iso(until) > now:
         raise Throttled((parse_iso(until) - now).total_seconds())
-    ok = verify_password(u or _DUMMY, password or "")
+    if not _in_flight.enter(address):
+        raise Busy()
+    try:
+        ok = _check(db, u or _DUMMY, password or "")
+    finally:
+        _in_flight.leave(address)
     if u is not None and u["active"] and ok:
         with db.write() as conn:
             session_store.clear_failures(conn, address, name)
@@ -182,12 +247,12 @@ def change_password(
         u = store.user(conn, user_id)
     if u is None or not u["active"]:
         raise NotFound("Tài khoản không còn hoạt động.", code="unknown_user")
-    if not verify_password(u, current or ""):
+    if not _check(db, u, current or ""):
         raise BadRequest("Mật khẩu hiện tại không đúng.", code="wrong_password")
     if new != confirm:
         raise BadRequest("Mật khẩu mới và mật khẩu nhập lại không khớp.", code="password_mismatch")
     check_password_strength(new)
-    if verify_password(u, new):
+    if _check(db, u, new):
         raise BadRequest("Mật khẩu mới phải khác mật khẩu hiện tại.", code="password_unchanged")
     return set_password_by_id(db, user_id, new, now)
 
@@ -197,8 +262,9 @@ def set_password_by_id(db: Database, user_id: int, password: str, now: datetime)
     with it, so every session and personal API token of the account is revoked in the
     same transaction, and the account's failed sign-ins are forgotten."""
     check_password_strength(password)
+    new_hash = _new_hash(db, password)
     with db.write() as conn:
-        store.update_user(conn, user_id, password_hash=generate_password_hash(password))
+        store.update_user(conn, user_id, password_hash=new_hash)
         session_store.revoke_user_sessions(conn, user_id, iso(now))
         store.revoke_user_tokens(conn, user_id, iso(now))
         u = store.user(conn, user_id)

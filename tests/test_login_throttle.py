@@ -6,6 +6,7 @@ it.  Also: where a sign-in may lead afterwards (never to another site)."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from click.testing import CliRunner
@@ -194,3 +195,63 @@ def test_next_keeps_paths_of_this_site(app, people, target):
     r = login(client, "quantri", next=target)
     assert r.status_code == 303 and r.headers["Location"] == target
     assert client.get("/login", query_string={"next": target}).headers["Location"] == target
+
+
+# --- password checks off the event loop, a bounded number at once -------------------------------
+def test_the_password_check_runs_in_the_servers_thread_pool(app, ctx, people):
+    ran: list[str] = []
+
+    def offload(work):
+        ran.append(threading.current_thread().name)
+        return work()
+
+    ctx.db.offload = offload  # what `motcua serve` sets to gevent's thread pool
+    assert attempt(app, "canbo1", "wrong", GUESSER).status_code == 401
+    hashes = len(ran)
+    assert attempt(app, "khongco", "wrong", GUESSER).status_code == 401
+    assert hashes >= 1 and len(ran) == 2 * hashes  # a check each, unknown names too
+
+
+def test_only_a_few_sign_ins_are_checked_at_once(app, ctx, people):
+    gate = threading.Event()
+    held: set[threading.Thread] = set()
+    real_offload = ctx.db.offload
+
+    def offload(work):
+        if threading.current_thread() in held:
+            assert gate.wait(10)
+        return work() if real_offload is None else real_offload(work)
+
+    ctx.db.offload = offload
+    results: list[int] = []
+
+    def hold(address: str) -> threading.Thread:
+        th = threading.Thread(
+            target=lambda: results.append(attempt(app, "canbo1", "wrong", address).status_code)
+        )
+        held.add(th)
+        th.start()
+        return th
+
+    def in_flight() -> int:
+        return logins._in_flight._total
+
+    threads = [hold(GUESSER), hold(GUESSER)]
+    for _ in range(1000):  # bounded: until both are being checked
+        if in_flight() == 2:
+            break
+        threading.Event().wait(0.005)
+    r = attempt(app, "canbo1", PASSWORD, GUESSER)
+    assert r.status_code == 429 and r.headers["Retry-After"] == "5"
+    assert "Máy chủ đang kiểm tra nhiều lần đăng nhập" in text(r)
+    threads += [hold("192.0.2.1"), hold("192.0.2.2")]
+    for _ in range(1000):
+        if in_flight() == logins.MAX_HASHING:
+            break
+        threading.Event().wait(0.005)
+    assert attempt(app, "giamsat", PASSWORD, OWNER).status_code == 429  # all four busy
+    gate.set()
+    for th in threads:
+        th.join(10)
+    assert sorted(results) == [401] * 4 and in_flight() == 0
+    assert attempt(app, "canbo1", PASSWORD, OWNER).status_code == 303

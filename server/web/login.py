@@ -85,6 +85,9 @@ def login():
     except logins.Throttled as exc:
         html, status = _login_page(t("staff.login.throttled", minutes=exc.minutes), 429, username)
         return html, status, {"Retry-After": str(math.ceil(exc.seconds))}
+    except logins.Busy as exc:
+        html, status = _login_page(t("staff.login.busy"), 429, username)
+        return html, status, {"Retry-After": str(exc.seconds)}
     except logins.LoginFailed as exc:
         if exc.blocked_s:  # this failure blocked the address: once per block, not per try
             minutes = {"minutes": math.ceil(exc.blocked_s / 60)}
