@@ -299,3 +299,39 @@ def test_an_apology_must_give_a_date_after_today(client, catalog, clock, keys):
         headers=h,
     )
     assert ok.status_code == 201, ok.get_json()
+
+
+def test_an_import_over_the_number_limit_records_its_sms_as_failed(catalog):
+    """A batch is not refused for its SMS: the rows are saved, the messages over the
+    limit are kept as failed with the reason (the supervisor sees them on the dossier)."""
+    from server.dossiers import service
+    from server.dossiers.inputs import dossier_fields, event_input
+    from server.dossiers.state import Tx
+    from tests.dossier_fixtures import outbox
+
+    end = service.day_end(catalog.cfg)
+    with catalog.db.write() as conn:
+        tx = Tx(conn, catalog.cfg, catalog.now(), "STP#1", "import")
+        for i in range(7):
+            body = {**BODY, "status": "received"}
+            tz = catalog.cfg.tz
+            service.apply_put(
+                tx, f"IMP-{i}", dossier_fields(body, tz, end), event_input(body, tz, end), "STP"
+            )
+    sent = outbox(catalog)
+    assert [n["status"] for n in sent] == ["queued"] * 5 + ["failed"] * 2
+    assert "hôm nay" in sent[-1]["error"]
+
+
+def test_the_watch_page_names_the_new_flags_in_vietnamese(app, catalog, clock, actors):
+    from tests.staff_fixtures import signed_in, text
+
+    _setup_flags(catalog, clock)
+    browser, _ = signed_in(app, "boss")
+    page = text(browser.get("/dossiers"))
+    assert "Trễ hạn, chưa xin lỗi đúng hạn" in page
+    assert "Xin lỗi sau ngày hẹn" in page and "Yêu cầu bổ sung nhiều lần" in page
+    import re
+
+    tags = re.findall(r'<span class="dz-tag [^"]*">([^<]*)</span>', page)
+    assert tags and not [t for t in tags if "_" in t or t.isascii()], tags
