@@ -27,6 +27,7 @@ SECTIONS = [
     "staff_console",
     "soak",
     "fuzz",
+    "freeze",
 ]
 
 Row = tuple[str, str, str, str]

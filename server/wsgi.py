@@ -31,6 +31,7 @@ unless they start `motcua serve`."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import logging
@@ -41,6 +42,7 @@ from typing import Any, BinaryIO
 import gevent
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
 from geventwebsocket.handler import WebSocketHandler
+from gunicorn.workers.ggevent import PyWSGIServer
 
 from .connlimits import AddressCounter, ConnectionLimits, client_address
 from .i18n import t
@@ -152,6 +154,18 @@ class RequestHeaders:
         return self.get("content-type")
 
 
+@functools.cache
+def too_many() -> bytes:
+    """The answer to a connection over its address's share."""
+    return _answer(
+        "429 Too Many Requests", "too_many_connections", "connection.too_many", "Retry-After: 5\r\n"
+    )
+
+
+def _address(address: object) -> str:
+    return str(address[0] if isinstance(address, tuple) else address)
+
+
 class QuietWebSocketHandler(WebSocketHandler):
     """gevent-websocket's handler, quiet, with the connection limits: `limits` and the
     per-address `held` counter are the worker's own (see `Worker.load_wsgi`)."""
@@ -177,13 +191,15 @@ class QuietWebSocketHandler(WebSocketHandler):
         return None
 
     def _peer(self) -> str:
-        addr = self.client_address
-        return str(addr[0] if isinstance(addr, tuple) else addr)
+        return _address(self.client_address)
 
     def handle(self) -> None:
-        if not self.limits.trusted_proxies and not self._count(self._peer()):
-            self._refuse()
-            return
+        if not self.limits.trusted_proxies:
+            if getattr(self.server, "counts_at_accept", False):
+                self._key = self._peer()  # counted by Server.do_handle
+            elif not self._count(self._peer()):
+                self._refuse()
+                return
         try:
             super().handle()
         except _Late:  # a deadline passed while an error answer was being sent
@@ -225,12 +241,7 @@ class QuietWebSocketHandler(WebSocketHandler):
             sock.close()
 
     def _too_many(self) -> bytes:
-        return _answer(
-            "429 Too Many Requests",
-            "too_many_connections",
-            "connection.too_many",
-            "Retry-After: 5\r\n",
-        )
+        return too_many()
 
     def _cancel(self) -> None:
         if self._deadline is not None:
@@ -315,8 +326,47 @@ class QuietWebSocketHandler(WebSocketHandler):
         return super()._handle_client_error(ex)
 
 
+class Server(PyWSGIServer):
+    """gunicorn's gevent WSGI server, counting connections per address as it accepts them.
+
+    A connection over its address's share is answered 429 and closed right in the accept
+    loop: no greenlet, no handler.  Thousands of them in a burst (a flood from one
+    address) then cost the loop a few microseconds each instead of a whole connection's
+    set-up, so kiosks' requests are not queued behind them.  Behind trusted proxies the
+    address is only known from the headers: the handler counts it then."""
+
+    counts_at_accept = True
+
+    def do_handle(self, sock: Any, address: Any) -> None:
+        handler: type[QuietWebSocketHandler] = self.handler_class
+        if handler.limits.trusted_proxies:
+            self.counts_at_accept = False
+            super().do_handle(sock, address)
+            return
+        key = _address(address)
+        if not handler.held.enter(key):
+            if handler.held.first_refusal(key):
+                log.warning(
+                    "%s holds %d connections (connections.per_address): refusing more",
+                    key,
+                    handler.held.cap,
+                )
+            raw = sock._sock  # the real, non-blocking socket: this runs in the hub
+            with contextlib.suppress(OSError):
+                raw.send(too_many())
+                raw.recv(65536)  # what already came, so the close does not reset the answer
+            sock.close()
+            return
+        try:
+            super().do_handle(sock, address)
+        except BaseException:
+            handler.held.leave(key)
+            raise
+
+
 class Worker(GeventWebSocketWorker):
     wsgi_handler = QuietWebSocketHandler
+    server_class = Server
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
