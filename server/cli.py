@@ -196,14 +196,16 @@ def device_add(name, kind, zone, counter, rotate, cfg, config_path, data_dir) ->
     )
 
 
-@device.command("revoke", help="Revoke a device's token.")
+@device.command(
+    "revoke", help="Revoke a device's token (a running server drops its connections too)."
+)
 @click.argument("name")
 @db_options
 @domain_errors
 def device_revoke(name, cfg, config_path, data_dir) -> None:
     db = open_database(cfg, data_dir)
     accounts.revoke_device(db, name, Clock().now())
-    _say(f"revoked {name}")
+    _say(f"revoked {name}; a running server drops its connections within seconds")
 
 
 def demo_hours(cfg: config_mod.Config) -> config_mod.Config:

@@ -12,6 +12,7 @@ import pytest
 
 from server.app import create_app
 from server.config import ConfigError
+from server.protocol import NS_KIOSK
 
 HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
 
@@ -108,3 +109,27 @@ def test_allowed_origins_are_validated_naming_the_key(cfg, clock, tmp_path, orig
     bad = dataclasses.replace(cfg, extra={**cfg.extra, "security": {"allowed_origins": origins}})
     with pytest.raises(ConfigError, match=re.escape(message)):
         create_app(bad, tmp_path / "bad", clock=clock, testing=True)
+
+
+def test_real_socketio_clients_connect_and_foreign_pages_do_not(live_server):
+    """python-socketio (the kiosk agent's and the board's client) over a real server:
+    its WebSocket sends an Origin naming the host it dials, which is the server's own."""
+    import socketio as sio_lib
+
+    token = live_server.device("kiosk-9", "kiosk")
+    agent = sio_lib.Client(reconnection=False)
+    agent.connect(live_server.url, namespaces=[NS_KIOSK], auth={"token": token}, wait_timeout=10)
+    try:
+        assert agent.connected and agent.transport() == "websocket"
+    finally:
+        agent.disconnect()
+    page = sio_lib.Client(reconnection=False)
+    with pytest.raises(sio_lib.exceptions.ConnectionError):
+        page.connect(
+            live_server.url,
+            namespaces=[NS_KIOSK],
+            auth={"token": token},
+            headers={"Origin": "http://evil.example"},
+            wait_timeout=10,
+        )
+    assert not page.connected
