@@ -23,6 +23,7 @@ SECTIONS = [
     "kiosk_print",
     "board_latency",
     "dossier_lookup",
+    "import_freeze",
     "reports_year",
     "staff_console",
     "soak",

@@ -38,7 +38,10 @@ def _col(i: int) -> str:
     return name
 
 
-def _row(number: int, cells: list[str]) -> bytes:
+def _row(number: int, cells: list[str], bare: bool) -> bytes:
+    if bare:  # no references: every row after the header is the same bytes
+        inner = "".join(f'<c t="inlineStr"><is><t>{escape(v)}</t></is></c>' for v in cells)
+        return f"<row>{inner}</row>".encode()
     out = [f'<row r="{number}">']
     for i, value in enumerate(cells):
         out.append(f'<c r="{_col(i)}{number}" t="inlineStr"><is><t>{escape(value)}</t></is></c>')
@@ -46,19 +49,21 @@ def _row(number: int, cells: list[str]) -> bytes:
     return "".join(out).encode()
 
 
-def sheet_xml(rows: Iterable[list[str]], tail: bytes = b"") -> Iterator[bytes]:
+def sheet_xml(rows: Iterable[list[str]], tail: bytes = b"", bare: bool = False) -> Iterator[bytes]:
     yield (
         b'<?xml version="1.0" encoding="UTF-8"?>'
         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         b"<sheetData>"
     )
     for number, cells in enumerate(rows, start=1):
-        yield _row(number, cells)
+        yield _row(number, cells, bare)
     yield tail + b"</sheetData></worksheet>"
 
 
-def xlsx(rows: Iterable[list[str]], *, tail: bytes = b"") -> bytes:
-    """A workbook whose first sheet holds ``rows`` (the first is the header)."""
+def xlsx(rows: Iterable[list[str]], *, tail: bytes = b"", bare: bool = False) -> bytes:
+    """A workbook whose first sheet holds ``rows`` (the first is the header); ``bare``
+    rows carry no cell references, so identical rows compress to almost nothing (issue
+    15's attack: 1,000,000 rows in 141 KiB)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         z.writestr("[Content_Types].xml", _TYPES)
@@ -66,7 +71,7 @@ def xlsx(rows: Iterable[list[str]], *, tail: bytes = b"") -> bytes:
         z.writestr("xl/workbook.xml", _WORKBOOK)
         z.writestr("xl/_rels/workbook.xml.rels", _WB_RELS)
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            for chunk in sheet_xml(rows, tail):
+            for chunk in sheet_xml(rows, tail, bare):
                 sheet.write(chunk)
     return out.getvalue()
 
@@ -76,3 +81,10 @@ def one_cell_rows(n: int, header: list[str]) -> Iterator[list[str]]:
     yield header
     for i in range(n):
         yield [f"X-{i}"]
+
+
+def same_cell_rows(n: int, header: list[str]) -> Iterator[list[str]]:
+    """A header, then ``n`` identical one-cell rows."""
+    yield header
+    for _ in range(n):
+        yield ["X"]

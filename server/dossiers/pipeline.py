@@ -288,7 +288,15 @@ class Runner:
             while pending:
                 begun = _time.perf_counter()
                 with self.db.write() as live:
-                    tx = Tx(live, self.cfg, now, job["actor"], "import", job["notify"], texts)
+                    tx = Tx(
+                        live,
+                        self.cfg,
+                        now,
+                        job["actor"],
+                        "import",
+                        notify=job["notify"],
+                        texts=texts,
+                    )
                     done = 0
                     for seq, line, data in pending:
                         if seq not in skip:
