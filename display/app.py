@@ -71,6 +71,8 @@ class BoardApp:
         self.client = BoardClient(
             options.server, options.token, self.state, self.announcements, http=self.http
         )
+        # every announcement's outcome goes to the server: a silent board shows up there
+        self.announcements.on_result = self.client.report_sound
         self.snapshots_written = 0
         self.frame_ms: deque[float] = deque(maxlen=200)
         """Render + scale + flip time of the last frames (the loop's own cost)."""

@@ -38,6 +38,9 @@ SoundSource = str | bytes | Path
 Fetch = Callable[[SoundSource], bytes]
 Hook = Callable[[str, int, float], None]
 """``hook(announcement_id, sound_index, clock_time)``."""
+ResultHook = Callable[[str, str, str], None]
+"""``on_result(announcement_id, status, detail)`` once an announcement is over: status
+"played" (every sound played) or "failed" (detail says which and why)."""
 
 
 class AudioError(Exception):
@@ -50,6 +53,10 @@ class AudioFetchError(AudioError):
 
 class PlayerError(AudioError):
     """A sound could not be played (corrupt WAV, no free channel)."""
+
+
+class NoAudioDevice(PlayerError):
+    """The player has no device: every sound fails alike (logged once, reported always)."""
 
 
 class QueueClosedError(AudioError):
@@ -97,6 +104,7 @@ class AnnouncementQueue:
         fetch_timeout_s: float = 3.0,
         on_start: Hook | None = None,
         on_end: Hook | None = None,
+        on_result: ResultHook | None = None,
         clock: Callable[[], float] = time.monotonic,
         cache_size: int = 32,
     ) -> None:
@@ -105,6 +113,8 @@ class AnnouncementQueue:
         self._fetch_timeout_s = fetch_timeout_s
         self._on_start = on_start
         self._on_end = on_end
+        self.on_result = on_result
+        """Told how each announcement went (the board reports it to the server)."""
         self._clock = clock
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
@@ -191,6 +201,7 @@ class AnnouncementQueue:
     def _play(self, announcement: Announcement) -> None:
         deadline = self._clock() + self._fetch_timeout_s
         futures = [self._fetch_async(source) for source in announcement.sounds]
+        problems: list[str] = []
         for index, future in enumerate(futures):
             if self._closed:
                 return
@@ -203,16 +214,31 @@ class AnnouncementQueue:
                     announcement.id,
                     self._fetch_timeout_s,
                 )
+                problems.append(f"sound {index}: not fetched within {self._fetch_timeout_s:.1f} s")
                 continue
             except AudioFetchError as exc:
                 logger.warning("sound %d of %s skipped: %s", index, announcement.id, exc)
+                problems.append(f"sound {index}: {exc}")
                 continue
             self._hook(self._on_start, announcement.id, index)
             try:
                 self._player.play(wav)
             except PlayerError as exc:
-                logger.warning("sound %d of %s not played: %s", index, announcement.id, exc)
+                log = logger.debug if isinstance(exc, NoAudioDevice) else logger.warning
+                log("sound %d of %s not played: %s", index, announcement.id, exc)
+                problems.append(f"sound {index}: {exc}")
             self._hook(self._on_end, announcement.id, index)
+        self._result(announcement.id, problems)
+
+    def _result(self, announcement_id: str, problems: list[str]) -> None:
+        if self.on_result is None:
+            return
+        status, detail = ("failed", "; ".join(problems)) if problems else ("played", "")
+        try:
+            self.on_result(announcement_id, status, detail)
+        except Exception:
+            # Thread boundary: reporting is a side channel; the next call must still play.
+            logger.exception("sound report failed for %s", announcement_id)
 
     def _hook(self, hook: Hook | None, announcement_id: str, index: int) -> None:
         if hook is None:
@@ -282,15 +308,18 @@ class PygamePlayer:
         self._stop = threading.Event()
         self._poll_s = poll_s
         self.silent = False
+        self.silent_reason = ""
         try:
             mixer_init()
         except pygame.error as exc:
             logger.warning("no audio device (%s): the board will run silently", exc)
             self.silent = True
+            self.silent_reason = str(exc)
 
     def play(self, wav: bytes) -> None:
         if self.silent:
-            return
+            # Reported, not hidden: a board nobody hears is broken (the calls still show).
+            raise NoAudioDevice(f"no audio device ({self.silent_reason})")
         self._stop.clear()
         try:
             sound = pygame.mixer.Sound(file=io.BytesIO(wav))

@@ -46,6 +46,8 @@ from server.protocol import (
     EV_QUEUE,
     EV_RESYNC,
     EV_SNAPSHOT,
+    EV_SOUND_STATUS,
+    EV_SOUND_TEST,
     NS_DISPLAY,
 )
 from server.sio_client import GoodbyeAwareClient
@@ -187,6 +189,7 @@ class BoardClient:
             (EV_QUEUE, self._on_queue),
             (EV_COUNTER, self._on_counter),
             (EV_CALL_STATE, self._on_call_state),
+            (EV_SOUND_TEST, self._on_sound_test),
             (EV_ERROR, self._on_error),
         ):
             sio.on(event, handler, namespace=NS_DISPLAY)
@@ -356,6 +359,33 @@ class BoardClient:
 
     def _on_call_state(self, payload: Any) -> None:
         self._apply(self.state.apply_call_state, payload)
+
+    def _on_sound_test(self, payload: Any) -> None:
+        """A supervisor asks whether this board is heard: chime, then the test sentence."""
+        test_id = payload.get("id") if isinstance(payload, Mapping) else None
+        if not isinstance(test_id, str) or not test_id:
+            logger.warning("bad sound test ignored: %s", payload)
+            return
+        sounds: list[SoundSource] = [self.chime if self.chime is not None else CHIME_PATH]
+        audio_url = payload.get("audio_url")
+        if isinstance(audio_url, str) and audio_url:
+            sounds.append(audio_url)
+        if self.announcements is None:
+            self.report_sound(f"test-{test_id}", "failed", "no audio queue")
+            return
+        try:
+            self.announcements.enqueue(f"test-{test_id}", sounds)
+        except QueueClosedError:
+            logger.debug("audio queue closed; sound test %s not played", test_id)
+
+    def report_sound(self, announcement_id: str, status: str, detail: str) -> None:
+        """Tell the server how an announcement went (the supervisor's device list shows
+        it); the audio queue calls this from its thread after each announcement."""
+        body = {"status": status, "detail": detail[:200], "announcement": announcement_id}
+        try:
+            self.sio.emit(EV_SOUND_STATUS, body, namespace=NS_DISPLAY)
+        except socketio.exceptions.SocketIOError as exc:
+            logger.debug("sound status not sent (%s): %s", exc, body)
 
     def tick(self) -> None:
         """Once a second: re-ask for missing calls, or give a hopeless gap up."""

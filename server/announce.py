@@ -33,7 +33,10 @@ class Announcer:
         )
 
     def __call__(self, label: str, counter: int) -> tuple[str, str]:
-        text = self.text(label, counter)
+        return self.speak(self.text(label, counter))
+
+    def speak(self, text: str) -> tuple[str, str]:
+        """Any text (a board's test announcement): its URL, rendered when first asked."""
         key = self.cache.key_for(text)
         with self._lock:
             if len(self._texts) > 10_000:

@@ -53,6 +53,7 @@ ACTION_NAMES = {
     "device_created": "Thêm thiết bị",
     "device_revoked": "Thu hồi thiết bị",
     "device_rotated": "Cấp lại mã thiết bị",
+    "sound_test": "Phát thử âm thanh trên bảng",
     "priority_classes_saved": "Lưu đối tượng ưu tiên",
     "days_saved": "Lưu ngày nghỉ, ngày làm bù",
     "templates_saved": "Lưu mẫu tin nhắn",

@@ -14,7 +14,7 @@ from .clock import business_day, iso, parse_iso
 from .config import Config
 from .dossiers.codes import normalize_code
 from .errors import BadRequest
-from .protocol import CounterState
+from .protocol import CounterState, DeviceKind
 from .store import Database, catalog
 from .store import accounts as account_store
 from .store import staff as staff_store
@@ -184,4 +184,12 @@ def _device(d: dict[str, Any], now: datetime, connected: bool) -> dict[str, Any]
         "connected": connected,
         "online": not revoked and (connected or (seen is not None and now - seen <= ONLINE_WINDOW)),
         "revoked": revoked,
+        # a board's last chime/voice: played, failed, or blocked by the TV's autoplay policy
+        "sound": {
+            "status": d.get("sound_status"),
+            "detail": d.get("sound_detail"),
+            "at": d.get("sound_at"),
+        }
+        if d["kind"] == DeviceKind.DISPLAY
+        else None,
     }

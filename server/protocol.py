@@ -49,6 +49,15 @@ class CallState(StrEnum):
 ACTIVE_CALL = (CallState.CALLED, CallState.SERVING)
 
 
+class SoundStatus(StrEnum):
+    """What a board reports about its last chime and voice (``sound_status``)."""
+
+    PLAYED = "played"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    """The browser refused to play without a touch (the TV's autoplay policy)."""
+
+
 class TicketAction(StrEnum):
     """Kinds of rows in ``ticket_event`` (the append-only history)."""
 
@@ -148,6 +157,13 @@ EV_COUNTER = "counter"
 #:   "state": CallState}.  Boards update the call with that seq (older calls of the ticket
 #:  are already replaced in their lists); nothing is sent while that call is unpublished.
 EV_CALL_STATE = "call_state"
+#: /display (the one board's room, device_room) when a supervisor asks for a test sound:
+#:  {"id": str, "text": str, "audio_url": str|None} — chime then voice, reported back
+#:  with `sound_status` like any announcement.
+EV_SOUND_TEST = "sound_test"
+#: /display, to supervisors' live views (room SUPERVISORS, never boards), when a board reports its
+#: sound: {"device": id, "sound": {"status": SoundStatus, "detail": str|None, "at": ISO}}.
+EV_DEVICE_SOUND = "device_sound"
 #: /track: {"ticket": public ticket status} whenever the ticket's position or state moves.
 EV_TICKET = "ticket"
 #: /kiosk: {"job": print job} for a ticket issued on that kiosk.
@@ -183,5 +199,10 @@ EV_JOIN = "join"
 EV_PRINTED = "printed"
 #: /kiosk: {"printer": "online"|"paper_low"|"paper_out"|"offline", "detail": str}
 EV_HEARTBEAT = "heartbeat"
+#: /display (display devices only) after each announcement, and when a web board finds
+#: its browser blocks sound: {"status": SoundStatus, "detail": str (≤ 200 chars),
+#:  "announcement": "call-<seq>" | "test-<id>" | "probe"}.  Stored on the device; the
+#: supervisor's device list shows it.
+EV_SOUND_STATUS = "sound_status"
 
 RESYNC_MAX = 500

@@ -44,6 +44,7 @@ from .realtime import (
     ticket_room,
     zone_room,
 )
+from .realtime_sound import SoundDesk, device_room
 from .security import origin_check
 from .socket_guard import AnonymousSockets, refusal
 from .store import tickets as store
@@ -76,6 +77,8 @@ class _Base(Namespace):
 class DisplayNamespace(_Base):
     """Hall boards (display devices) and supervisors' live views."""
 
+    sound: SoundDesk
+
     def on_connect(self, auth: Any = None) -> None:
         who = socket_identity(auth)
         allowed = who is not None and (
@@ -91,7 +94,14 @@ class DisplayNamespace(_Base):
         join_room(zone_room(zone))
         if who.has_role(Role.SUPERVISOR, Role.ADMIN):
             join_room(SUPERVISORS)
+        if who.kind == "device":
+            join_room(device_room(who.id))  # a supervisor's test sound for this board
         self._snapshot(zone)
+
+    def on_sound_status(self, data: Any = None) -> dict[str, Any]:
+        """A board says how its last chime and voice went (see ``realtime_sound``)."""
+        who = self.rt.identities.get((self.namespace, request.sid))  # type: ignore[attr-defined]
+        return self.sound.report(who, data)
 
     def _snapshot(self, zone: str | None) -> None:
         """The zone's whole state, with the queues numbered like every later summary."""
@@ -243,6 +253,7 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
         namespaces=[NS_DISPLAY, NS_COUNTER, NS_KIOSK, NS_TRACK, NS_PAD],
     )
     rt = Realtime(app, socketio, context)
+    sound = app.extensions["motcua.sound"] = SoundDesk(rt)
     for cls, ns in (
         (DisplayNamespace, NS_DISPLAY),
         (CounterNamespace, NS_COUNTER),
@@ -252,6 +263,8 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
     ):
         handler = cls(ns)
         handler.rt = rt
+        if isinstance(handler, DisplayNamespace):
+            handler.sound = sound
         socketio.on_namespace(handler)
     app.extensions["motcua.socketio"] = socketio
     limits = connlimits.settings(context.cfg)

@@ -233,9 +233,15 @@ def test_pygame_player_without_audio_device_runs_silently_and_logs_once(
         raise pygame.error("No available audio device")
 
     starts: list[str] = []
+    results: list[tuple[str, str, str]] = []
     with caplog.at_level(logging.WARNING, logger="display.audio"):
         player = PygamePlayer(mixer_init=no_device)
-        with AnnouncementQueue(player, fake_fetch, on_start=lambda a, i, t: starts.append(a)) as q:
+        with AnnouncementQueue(
+            player,
+            fake_fetch,
+            on_start=lambda a, i, t: starts.append(a),
+            on_result=lambda a, status, detail: results.append((a, status, detail)),
+        ) as q:
             q.enqueue("call-1", [CHIME, voice_url(1)])
             q.enqueue("call-2", [CHIME, voice_url(2)])
             assert q.wait_idle(timeout=5)
@@ -244,6 +250,26 @@ def test_pygame_player_without_audio_device_runs_silently_and_logs_once(
     assert starts == ["call-1", "call-1", "call-2", "call-2"]
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "No available audio device" in warnings[0].getMessage()
+    # ... but every announcement reports that it was not heard (issue 16.4)
+    assert [(a, status) for a, status, _ in results] == [("call-1", "failed"), ("call-2", "failed")]
+    assert "no audio device (No available audio device)" in results[0][2]
+
+
+def test_each_announcement_reports_played_or_failed() -> None:
+    results: list[tuple[str, str, str]] = []
+
+    def fetch(source):
+        if "missing" in str(source):
+            raise AudioFetchError("HTTP 404")
+        return fake_fetch(source)
+
+    player = RecordingPlayer()
+    with AnnouncementQueue(player, fetch, on_result=lambda *r: results.append(r)) as q:
+        q.enqueue("call-1", [CHIME, voice_url(1)])
+        q.enqueue("call-2", [CHIME, "/api/v1/audio/missing.wav"])
+        assert q.wait_idle(timeout=5)
+    assert results[0] == ("call-1", "played", "")
+    assert results[1][:2] == ("call-2", "failed") and "HTTP 404" in results[1][2]
 
 
 def test_pygame_player_plays_real_wav_for_its_duration_and_rejects_garbage(

@@ -108,6 +108,10 @@ def api_table(s: dict[str, Any]) -> dict[tuple[str, str], Row]:
         ),
         # kiosks' health (kiosk area)
         ("GET", "/api/v1/devices/status"): Row("/api/v1/devices/status", SUPERVISOR),
+        # a hall board's test sound (boards area; 409 when the board is not connected)
+        ("POST", "/api/v1/devices/<int:device_id>/sound-test"): Row(
+            "/api/v1/devices/1/sound-test", SUPERVISOR
+        ),
         # ratings (ratings area): public with a finished ticket's token, or a counter pad
         ("POST", "/api/v1/ratings"): Row(
             "/api/v1/ratings", PUBLIC, {"ticket": done, "level": "satisfied"}

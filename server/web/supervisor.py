@@ -38,6 +38,7 @@ def hall(who: Identity):
         "today": local.date().isoformat(),
         "utc_offset": f"{offset[:3]}:{offset[3:]}",
         "text": bundle("staff.", "vi"),
+        "sound": bundle("board.sound.", "vi"),  # boards' sound in the device list
         "services": [{"code": s["code"], "name": s["name_vi"]} for s in services],
     }
     return render("supervisor_hall.html", boot=boot, nav="supervisor")

@@ -47,7 +47,14 @@
     button: document.getElementById("bd-sound"),
     maxAgeMs: ANNOUNCE_MAX_AGE_MS,
     now: kit.serverNow,
+    // how each announcement went, for the supervisor's device list (issue 16.4)
+    report: (id, status, detail) => {
+      const socket = window.motcuaBoard && window.motcuaBoard.socket;
+      if (socket && socket.connected) socket.emit("sound_status", { status, detail: detail.slice(0, 200), announcement: id });
+      else pendingReport = { status, detail: detail.slice(0, 200), announcement: id };
+    },
   });
+  let pendingReport = null; // the last outcome while offline, sent on connect
 
   function announce(call) {
     const at = kit.parseTime(call.at);
@@ -276,6 +283,9 @@
   socket.on("connect", () => {
     S.connected = true;
     kit.setOffline(false);
+    if (pendingReport) socket.emit("sound_status", pendingReport);
+    pendingReport = null;
+    sound.probe();
   });
   socket.on("disconnect", () => {
     S.connected = false;
@@ -292,6 +302,10 @@
   socket.on("queue", onQueue);
   socket.on("counter", onCounter);
   socket.on("call_state", onCallState);
+  // A supervisor's "Phát thử âm thanh": chime, then the test sentence, reported back.
+  socket.on("sound_test", (test) => {
+    if (test && typeof test.id === "string") sound.enqueue("test-" + test.id, test.audio_url, kit.serverNow());
+  });
 
   kit.keepStageFitted($("bd-board"));
   kit.renderClock();

@@ -2,7 +2,11 @@
    order, none dropped (display/audio.py is the pygame twin).  Each call's voice starts
    downloading as soon as the call arrives, so it is ready when its turn comes.  A TV
    that refuses to play without a touch keeps its queue and shows a one-time button;
-   whatever waited for the button longer than a minute is no longer news and is let go. */
+   whatever waited for the button longer than a minute is no longer news and is let go.
+   Every announcement's outcome is reported (options.report): played, failed (which
+   sound, why) or blocked by the autoplay policy, so a silent TV shows up on the
+   supervisor's device list; a silent probe at start finds a blocked TV before the
+   first call does. */
 (function () {
   "use strict";
   const SOUND_WATCHDOG_MS = 20000;
@@ -24,7 +28,7 @@
       const voice = audioUrl ? new Audio(audioUrl) : null;
       if (voice) voice.preload = "auto";
       announced.push(id);
-      queue.push({ id, at, sounds: voice ? [chime, voice] : [chime] });
+      queue.push({ id, at, sounds: voice ? [chime, voice] : [chime], problems: [] });
       pump();
     }
 
@@ -38,6 +42,7 @@
       if (index >= item.sounds.length) {
         queue.shift();
         playing = false;
+        report(item.id, item.problems.length ? "failed" : "played", item.problems.join("; "));
         pump();
         return;
       }
@@ -52,9 +57,10 @@
         clearTimeout(watchdog);
         return true;
       };
-      const next = (how) => {
+      const next = (how, why) => {
         if (!settle()) return;
         note(item, url, how);
+        if (how !== "end") item.problems.push(how + " " + url.split("/").pop() + (why ? ": " + why : ""));
         playSound(item, index + 1);
       };
       const onEnded = () => next("end");
@@ -68,13 +74,35 @@
       const started = media.play();
       if (!started || typeof started.catch !== "function") return;
       started.catch((err) => {
-        if (!(err && err.name === "NotAllowedError")) return next("error");
+        if (!(err && err.name === "NotAllowedError")) return next("error", err && err.message);
         if (!settle()) return;
         // Autoplay blocked: keep the announcement, wait for one touch of the button.
         note(item, url, "blocked");
-        blocked = true;
-        playing = false;
-        button.hidden = false;
+        block(item.id, err.message);
+      });
+    }
+
+    function block(id, why) {
+      blocked = true;
+      playing = false;
+      button.hidden = false;
+      report(id, "blocked", "NotAllowedError: " + (why || ""));
+    }
+
+    function report(id, status, detail) {
+      if (options.report) options.report(id, status, detail || "");
+    }
+
+    /* Is sound allowed at all?  A silent copy of the chime, before any call needs it
+       (its own element: the queue's chime is never touched). */
+    function probe() {
+      if (blocked) return;
+      const test = new Audio(chime.currentSrc || chime.src);
+      test.volume = 0;
+      const tried = test.play();
+      if (!tried || typeof tried.then !== "function") return;
+      tried.then(() => test.pause(), (err) => {
+        if (err && err.name === "NotAllowedError" && !blocked && !playing) block("probe", err.message);
       });
     }
 
@@ -87,7 +115,7 @@
       pump();
     });
 
-    return { enqueue, queue, log, announced };
+    return { enqueue, queue, log, announced, probe, isBlocked: () => blocked };
   }
 
   window.motcuaBoardAudio = { createAnnouncer };

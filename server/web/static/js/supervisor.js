@@ -130,8 +130,31 @@
         M.el("span", { class: "dot", text: "●" }),
         M.el("span", { class: "dname", text: d.name }),
         M.el("span", { class: "dkind muted", text: tr("device.kind." + d.kind) + (d.zone ? " · " + d.zone : "") + (d.counter ? " · quầy " + d.counter : "") }),
-        M.el("span", { class: "dstate", text }));
+        M.el("span", { class: "dstate", text }),
+        ...(d.kind === "display" ? soundOf(d) : []));
     }));
+  }
+
+  // Boards: did their last chime and voice play? And a button to hear one now.
+  const ST = boot.sound || {};
+  function soundOf(d) {
+    const s = d.sound || {};
+    const label = ST["board.sound." + (s.status || "unknown")] || s.status;
+    const at = s.at ? " · " + new Date(s.at).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Ho_Chi_Minh" }) : "";
+    const line = M.el("span", {
+      class: "dsound sound-" + (s.status || "unknown"),
+      "data-sound": s.status || "unknown",
+      text: ST["board.sound.label"] + ": " + label + at + (s.status === "failed" && s.detail ? " (" + s.detail + ")" : ""),
+    });
+    const button = M.el("button", { type: "button", class: "small dsound-test", text: ST["board.sound.test"], disabled: !d.online });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      const r = await M.api("POST", `/devices/${d.id}/sound-test`);
+      button.disabled = false;
+      if (!r.ok) { say(r.error.message, "error"); return; }
+      say(M.fmt(ST["board.sound.test_sent"], { name: d.name }), "ok");
+    });
+    return [line, button];
   }
 
   async function loadHealth() {
@@ -175,6 +198,11 @@
     socket.on("alert", (a) => alerts.add(a, true));
     socket.on("connect", () => alerts.load());
   }
+  socket.on("device_sound", (msg) => {
+    if (!msg || !msg.sound) return;
+    state.devices = state.devices.map((d) => (d.id === msg.device ? Object.assign({}, d, { sound: msg.sound }) : d));
+    renderDevices();
+  });
   socket.on("queue", (msg) => {
     if (!msg || !msg.services) return;
     const byCode = new Map(msg.services.map((s) => [s.code, s]));
