@@ -152,7 +152,7 @@ def save_priority_classes(db: Database, rows: list[dict[str, str]]) -> list[dict
 def parse_days(raw: str, label: str) -> list[str]:
     """One date a line (or separated by commas): YYYY-MM-DD or dd/mm/yyyy → sorted ISO,
     each inside the dates the dossier clock accepts."""
-    from .dossiers.inputs import date_window
+    from .dossiers.inputs import date_window, dmy
 
     first, last = date_window()
     out: set[date] = set()
@@ -169,8 +169,7 @@ def parse_days(raw: str, label: str) -> list[str]:
             ) from None
         if not first <= day <= last:
             raise BadRequest(
-                f"{label}: ngày {day:%d/%m/%Y} nằm ngoài khoảng cho phép "
-                f"({first:%d/%m/%Y} – {last:%d/%m/%Y}).",
+                f"{label}: ngày {dmy(day)} nằm ngoài khoảng cho phép ({dmy(first)} – {dmy(last)}).",
                 code="invalid_field",
             )
         out.add(day)

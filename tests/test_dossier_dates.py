@@ -35,6 +35,8 @@ def test_a_far_off_due_date_is_refused_naming_the_field(client, keys):
 
 def test_ancient_and_far_times_are_refused_everywhere(client, keys):
     h = Keys.h(keys.stp)
+    ancient = client.put(URL, json={**BODY, "status_at": "0001-01-01T08:00:00+07:00"}, headers=h)
+    assert "01/01/0001" in _refused(ancient, "status_at")
     _refused(
         client.put(URL, json={**BODY, "status_at": "0001-01-01T08:00:00+07:00"}, headers=h),
         "status_at",

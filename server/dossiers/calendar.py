@@ -220,7 +220,9 @@ class WorkCalendar:
             raise CalendarError(f"no {n} working days after {d} in the calendar")
         if self.count_working_days(d + timedelta(days=1), d + timedelta(days=_MAX_IDLE_DAYS)) == 0:
             raise CalendarError(f"no working time in the {_MAX_IDLE_DAYS} days after {d}")
-        span = 7 * n + 7
+        # A first guess a little past the answer (weeks of workdays, plus room for a
+        # year's holidays), so the count never reads the package for years beyond it.
+        span = n * 7 // len(self.workdays) * 11 // 10 + 21
         while True:
             if (date.max - d).days <= span:
                 raise CalendarError(f"no {n} working days after {d} in the calendar")

@@ -49,6 +49,11 @@ def date_window(now: datetime | None = None) -> tuple[date, date]:
     return EARLIEST, date(today.year + YEARS_AHEAD, 12, 31)
 
 
+def dmy(d: date) -> str:
+    """dd/mm/yyyy with four year digits even for year 1 (strftime's %Y gives "1")."""
+    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
 def in_window(at: datetime, tz: ZoneInfo, field: str) -> datetime:
     """``at`` itself, or a 400 naming the field when its date is outside ``date_window``."""
     first, last = date_window()
@@ -60,9 +65,9 @@ def in_window(at: datetime, tz: ZoneInfo, field: str) -> datetime:
                 "dossier.error.date_range",
                 "vi",
                 field=field,
-                value=local.strftime("%d/%m/%Y"),
-                first=first.strftime("%d/%m/%Y"),
-                last=last.strftime("%d/%m/%Y"),
+                value=dmy(local),
+                first=dmy(first),
+                last=dmy(last),
             ),
         )
     return at
