@@ -103,7 +103,15 @@ class BoardApp:
             return pygame.display.set_mode(self.options.size or WINDOWED_SIZE, pygame.RESIZABLE)
         screen = pygame.display.set_mode(self.options.size or (0, 0), pygame.FULLSCREEN)
         pygame.mouse.set_visible(False)
-        logger.info("board screen %dx%d", *screen.get_size())
+        got = screen.get_size()
+        if self.options.size and got != self.options.size:
+            logger.warning(
+                "asked for a %dx%d screen, the display gave %dx%d (the board is scaled to it)",
+                *self.options.size,
+                *got,
+            )
+        else:
+            logger.info("board screen %dx%d", *got)
         return screen
 
     def _loop(self, screen: pygame.Surface, logical: pygame.Surface) -> None:

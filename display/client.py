@@ -172,6 +172,7 @@ class BoardClient:
         self._threads: list[threading.Thread] = []
         self._closing: list[threading.Thread] = []  # stopping after a close() that timed out
         self._last_refusal = ""
+        self._server_refusal = ""  # the server's own answer (a bad token), not a network error
         self.sio = self._new_socket()
 
     def _new_socket(self) -> _InOrderClient:
@@ -235,6 +236,29 @@ class BoardClient:
                 return True
             time.sleep(0.01)
         return self.state.connected
+
+    def wait_snapshot(self, timeout: float) -> bool:
+        """Wait until the board has the server's snapshot (what ``--snapshot`` draws);
+        False after ``timeout`` or as soon as the server refuses the token."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.state.has_baseline:
+                return True
+            if self._server_refusal:
+                return False
+            time.sleep(0.02)
+        return self.state.has_baseline
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while an event changes the state: hold it to read a consistent board."""
+        return self._lock
+
+    @property
+    def refusal(self) -> str:
+        """The server's last refusal of this board, e.g. a revoked token ("" when none
+        since connecting; an unreachable server is not a refusal)."""
+        return self._server_refusal
 
     def _run(self) -> None:
         delay = self.reconnect_delay_s
@@ -305,7 +329,7 @@ class BoardClient:
     def _on_connect(self) -> None:
         self.connects += 1
         logger.info("board connected to %s (connection %d)", self.http.base_url, self.connects)
-        self._last_refusal = ""
+        self._last_refusal = self._server_refusal = ""
         self._set_connected(True)
 
     def _on_disconnect(self, reason: Any = None) -> None:
@@ -315,6 +339,8 @@ class BoardClient:
 
     def _on_connect_error(self, data: Any = None) -> None:
         message = str(data.get("message", data)) if isinstance(data, Mapping) else str(data)
+        if isinstance(data, Mapping):
+            self._server_refusal = message
         if message != self._last_refusal:
             logger.warning("server refused the board: %s", message)
             self._last_refusal = message

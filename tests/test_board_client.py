@@ -19,6 +19,7 @@ from pathlib import Path  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
+from benchmarks._server import free_port  # noqa: E402
 from display.app import BoardApp, BoardOptions  # noqa: E402
 from display.audio import AnnouncementQueue, RecordingPlayer  # noqa: E402
 from display.client import BoardClient, ServerHTTP  # noqa: E402
@@ -227,7 +228,7 @@ def test_a_refused_token_keeps_the_board_offline_and_retrying(live_server) -> No
         board.close()
 
 
-def test_motcua_display_command_runs_headless_and_writes_the_snapshot(hall, tmp_path) -> None:
+def test_motcua_display_follow_runs_headless_and_rewrites_the_snapshot(hall, tmp_path) -> None:
     hall.issue("CC", 1)
     png = tmp_path / "cli.png"
     env = {
@@ -239,7 +240,7 @@ def test_motcua_display_command_runs_headless_and_writes_the_snapshot(hall, tmp_
     motcua = str(Path(sys.executable).parent / "motcua")
     args = [motcua, "display", "--server", hall.url, "--windowed", "--size", "640x360"]
     proc = subprocess.Popen(
-        [*args, "--snapshot", str(png), "--fps", "10"],
+        [*args, "--snapshot", str(png), "--follow", "--fps", "10"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -256,6 +257,57 @@ def test_motcua_display_command_runs_headless_and_writes_the_snapshot(hall, tmp_
     assert proc.returncode == 0, err.decode()[-2000:]
 
 
+def _display(*args: str, token: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MOTCUA_DISPLAY_TOKEN": token}
+    env.pop("SDL_VIDEODRIVER", None)  # the one-shot snapshot needs no screen driver set
+    motcua = str(Path(sys.executable).parent / "motcua")
+    return subprocess.run(
+        [motcua, "display", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_motcua_display_snapshot_draws_the_board_once_and_exits(hall, tmp_path) -> None:
+    """Issue 16.12: `--snapshot FILE` never exited, and logged 1024x768 for 1920x1080."""
+    hall.issue("CC", 1)
+    hall.call(5)
+    png = tmp_path / "once.png"
+    done = _display(
+        "--server", hall.url, "--size", "1920x1080", "--snapshot", str(png), token=hall.board
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert pygame.image.load(str(png)).get_size() == (1920, 1080)
+    assert "1920x1080" in done.stderr and "1024x768" not in done.stderr
+
+    small = tmp_path / "small.png"
+    done = _display(
+        "--server", hall.url, "--size", "640x360", "--snapshot", str(small), token=hall.board
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert pygame.image.load(str(small)).get_size() == (640, 360)
+
+
+def test_motcua_display_snapshot_names_the_reason_when_none_comes(hall, tmp_path) -> None:
+    png = tmp_path / "never.png"
+    done = _display(
+        "--server", hall.url, "--snapshot", str(png), "--timeout", "10", token="not-a-token"
+    )
+    assert done.returncode == 1 and not png.exists()
+    assert "no board snapshot from" in done.stderr and "refused" in done.stderr
+
+    port = free_port()  # nobody listens there
+    done = _display(
+        "--server",
+        f"http://127.0.0.1:{port}",
+        "--snapshot",
+        str(png),
+        "--timeout",
+        "1",
+        token=hall.board,
+    )
+    assert done.returncode == 1 and not png.exists()
+    assert "within 1 s (no connection)" in done.stderr
+
+
 def test_motcua_display_help_and_bad_size() -> None:
     from click.testing import CliRunner
 
@@ -264,7 +316,15 @@ def test_motcua_display_help_and_bad_size() -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["display", "--help"])
     assert result.exit_code == 0
-    for option in ("--server", "--token", "--windowed", "--size", "--snapshot", "--fps"):
+    for option in (
+        "--server",
+        "--token",
+        "--windowed",
+        "--size",
+        "--snapshot",
+        "--follow",
+        "--fps",
+    ):
         assert option in result.output
     result = runner.invoke(main, ["display", "--token", "x", "--size", "big"])
     assert result.exit_code == 2 and "WIDTHxHEIGHT" in result.output

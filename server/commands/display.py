@@ -2,11 +2,17 @@
 
 The board is a client of the server, not of the database, so it takes no --config or
 --data-dir; only the server's address and the display device's token (best given in
-the environment, where the process list does not show it)."""
+the environment, where the process list does not show it).
+
+`--snapshot FILE` draws the board once, without a screen: connect, wait for the
+server's snapshot, render it at `--size` (1920×1080 by default), write the PNG, exit 0
+— or exit 1 with the reason when no snapshot came in time.  With `--follow` the board
+runs on and rewrites the PNG after every change (a headless board to watch)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 from pathlib import Path
@@ -53,7 +59,20 @@ def register(main: click.Group) -> None:
     @click.option(
         "--snapshot",
         type=click.Path(dir_okay=False, writable=True),
-        help="Rewrite this PNG (1920×1080) after every change of the board.",
+        help="Draw the board once into this PNG (at --size, default 1920x1080) and exit.",
+    )
+    @click.option(
+        "--follow",
+        is_flag=True,
+        help="With --snapshot: keep running and rewrite the PNG (1920x1080) after every "
+        "change of the board.",
+    )
+    @click.option(
+        "--timeout",
+        type=click.FloatRange(0.5, 600),
+        default=20.0,
+        show_default=True,
+        help="With --snapshot: seconds to wait for the server's snapshot.",
     )
     @click.option(
         "--fps",
@@ -69,7 +88,10 @@ def register(main: click.Group) -> None:
         show_default=True,
         help="Language of the board's captions.",
     )
-    def display_cmd(server, token, windowed, size, snapshot, fps, lang) -> None:
+    def display_cmd(server, token, windowed, size, snapshot, follow, timeout, fps, lang) -> None:
+        if snapshot and not follow:
+            write_snapshot(server, token, Path(snapshot), size or (1920, 1080), lang, timeout)
+            return
         from display.app import BoardApp, BoardOptions
 
         options = BoardOptions(
@@ -88,3 +110,36 @@ def register(main: click.Group) -> None:
         except KeyboardInterrupt:
             app.stop()
         log.info("board stopped")
+
+
+def write_snapshot(
+    server: str, token: str, path: Path, size: tuple[int, int], lang: str, timeout: float
+) -> None:
+    """Connect, wait for the server's snapshot, draw the board at ``size`` into ``path``."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # no screen is opened
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from display.client import BoardClient
+    from display.render import render_board, write_png
+    from display.state import BoardState
+
+    client = BoardClient(server, token, BoardState(lang=lang), reconnect_delay_s=0.5)
+    client.start()
+    try:
+        if not client.wait_snapshot(timeout):
+            reason = (
+                f"the server refused the board: {client.refusal}"
+                if client.refusal
+                else ("no connection" if not client.state.connected else "no snapshot arrived")
+            )
+            raise click.ClickException(
+                f"no board snapshot from {server} within {timeout:g} s ({reason})"
+            )
+        with client.lock:
+            surface = render_board(client.state, client.now(), size=size)
+        try:
+            write_png(surface, path)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {path}: {exc}") from None
+    finally:
+        client.close()
+    log.info("board snapshot %dx%d written to %s", *surface.get_size(), path)
