@@ -47,7 +47,6 @@ _ESC_SETTINGS = {
     ord("p"): ("drawer_pulse", 3),
     ord("V"): ("rotate", 1),
     ord("="): ("select_device", 1),
-    ord(" "): ("char_spacing", 1),
     ord("B"): ("buzzer", 2),
 }
 _GS_SETTINGS = {
@@ -157,7 +156,16 @@ class Setting:
     value: bytes = b""
 
 
-Command = Init | Align | Text | Size | Bold | PrintMode | Raster | Qr | Cut | Feed | Setting
+@dataclass(frozen=True)
+class CharSpacing:
+    """ESC SP n: n blank dots right of each native character (times the width multiplier)."""
+
+    dots: int
+
+
+Command = (
+    Init | Align | Text | Size | Bold | PrintMode | Raster | Qr | Cut | Feed | CharSpacing | Setting
+)
 
 
 class _Reader:
@@ -230,6 +238,8 @@ def _decode_esc(r: _Reader, start: int) -> Command:
         return Feed(lines=r.byte("ESC d"))
     if c == ord("J"):
         return Feed(dots=r.byte("ESC J"))
+    if c == ord(" "):
+        return CharSpacing(r.byte("ESC SP"))
     if c in _ESC_SETTINGS:
         name, n = _ESC_SETTINGS[c]
         return Setting(name, r.take(n, f"ESC {chr(c)}"))
@@ -310,7 +320,8 @@ class _Paper:
         self.align = "left"
         self.size = Size(1, 1)
         self.bold = False
-        self.line: list[tuple[str, Size, bool]] = []
+        self.spacing = 0
+        self.line: list[tuple[str, Size, bool, int]] = []
 
     def x_for(self, width: int) -> int:
         free = max(0, self.printable - width)
@@ -333,11 +344,11 @@ class _Paper:
                 self.blank(LINE_DOTS)
             return
         cell_w, cell_h = NATIVE_CELL
-        height = max(LINE_DOTS, *(cell_h * s.height for _, s, _ in self.line))
-        width = sum(cell_w * s.width * len(txt) for txt, s, _ in self.line)
+        height = max(LINE_DOTS, *(cell_h * s.height for _, s, _, _ in self.line))
+        width = sum((cell_w + sp) * s.width * len(txt) for txt, s, _, sp in self.line)
         image = Image.new("L", (max(1, width), height), 255)
         x = 0
-        for txt, size, bold in self.line:
+        for txt, size, bold, spacing in self.line:
             w, h = cell_w * size.width, cell_h * size.height
             font = load_font(20 * size.height, bold)
             for ch in txt:
@@ -349,7 +360,7 @@ class _Paper:
                 if cell.width != w:
                     cell = cell.resize((w, h))
                 image.paste(cell, (x, height - h))
-                x += w
+                x += w + spacing * size.width
         self.line.clear()
         self.place(image)
 
@@ -375,6 +386,9 @@ def preview_png(data: bytes, path: Path, paper_mm: int) -> Path:
         match cmd:
             case Init():
                 paper.align, paper.size, paper.bold = "left", Size(1, 1), False
+                paper.spacing = 0
+            case CharSpacing(dots):
+                paper.spacing = dots
             case Align(value):
                 paper.align = value
             case Size():
@@ -384,7 +398,7 @@ def preview_png(data: bytes, path: Path, paper_mm: int) -> Path:
             case Bold(on):
                 paper.bold = on
             case Text(text):
-                paper.line.append((text, paper.size, paper.bold))
+                paper.line.append((text, paper.size, paper.bold, paper.spacing))
             case Feed(lines, dots):
                 paper.flush_line(empty_feed=lines > 0)
                 paper.blank(max(0, lines - 1) * LINE_DOTS + dots)

@@ -39,8 +39,14 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TIME_FORMAT = "%H:%M %d/%m/%Y"
 #: Printer font A cell, in dots: native text is this size times the GS ! multiplier.
 NATIVE_CELL = (12, 24)
+#: Blank dots right of each character of the big number (ESC SP n; the printer multiplies
+#: them by the width multiplier): the digits stay apart when thermal paper bleeds.
+NUMBER_SPACING = 3
 #: Longest tracking link: keeps the QR code's modules big enough to scan on 58 mm paper.
 MAX_URL = 300
+#: Most counter numbers a ticket lists ("Quầy phục vụ: 1, 2, 5"), and the largest number.
+MAX_COUNTERS = 40
+MAX_COUNTER_NUMBER = 9999
 #: Grey levels below this become printed dots.
 INK_THRESHOLD = 128
 _THRESHOLD_TABLE = [0 if v < INK_THRESHOLD else 255 for v in range(256)]
@@ -128,6 +134,7 @@ class TicketJob:
     estimated_wait_min: int
     tracking_url: str
     lang: str = "vi"
+    counters: tuple[int, ...] = ()  # the counters that serve this ticket's service
 
     def __post_init__(self) -> None:
         for name in ("job_id", "center", "service_name", "label", "issued_at", "tracking_url"):
@@ -142,6 +149,16 @@ class TicketJob:
             not isinstance(self.priority, str) or not self.priority.strip()
         ):
             raise TicketJobError("priority", f"must be a name or null, got {self.priority!r}")
+        if not isinstance(self.counters, (list, tuple)) or len(self.counters) > MAX_COUNTERS:
+            raise TicketJobError("counters", f"must be a list of at most {MAX_COUNTERS} numbers")
+        for number in self.counters:
+            if (
+                isinstance(number, bool)
+                or not isinstance(number, int)
+                or not 0 < number <= MAX_COUNTER_NUMBER
+            ):
+                raise TicketJobError("counters", f"must hold counter numbers, got {number!r}")
+        object.__setattr__(self, "counters", tuple(self.counters))
         if self.lang not in LANGS:
             raise TicketJobError("lang", f"must be one of {', '.join(LANGS)}, got {self.lang!r}")
         if len(self.tracking_url) > MAX_URL:
@@ -173,6 +190,8 @@ class TicketJob:
                 values[f.name] = payload[f.name]
             elif f.name == "lang":
                 values["lang"] = "vi"
+            elif f.name == "counters":  # a server from before counters were printed
+                values["counters"] = ()
             else:
                 raise TicketJobError(f.name, "is missing")
         if values["priority"] == "":
@@ -316,6 +335,10 @@ def ticket_lines(job: TicketJob) -> dict[str, str]:
     }
     if job.priority:
         lines["priority"] = t("ticket.priority", lang, name=job.priority)
+    if job.counters:
+        lines["counters"] = t(
+            "ticket.counters", lang, counters=", ".join(str(n) for n in job.counters)
+        )
     return lines
 
 
@@ -323,7 +346,7 @@ def number_multiplier(label: str, layout: PaperLayout) -> int:
     """The largest GS ! multiplier at which ``label`` fits between the margins (0: never)."""
     if not (label.isascii() and label.isprintable()):
         return 0
-    fit = (layout.dots - 2 * layout.margin) // (NATIVE_CELL[0] * len(label))
+    fit = (layout.dots - 2 * layout.margin) // ((NATIVE_CELL[0] + NUMBER_SPACING) * len(label))
     return min(layout.max_number_mult, fit)
 
 
@@ -374,7 +397,9 @@ def render_ticket(job: TicketJob, paper_mm: int = 80) -> bytes:
     mult = number_multiplier(job.label, layout)
     if mult >= 2:
         p.set(bold=True, smooth=True, custom_size=True, width=mult, height=mult)
+        p._raw(b"\x1b " + bytes([NUMBER_SPACING]))  # ESC SP n: space between the digits
         p.text(job.label + "\n")
+        p._raw(b"\x1b \x00")
         p.set(bold=False, smooth=False, custom_size=True, width=1, height=1)
     else:
         _big_label(p, job.label, layout)
@@ -386,6 +411,8 @@ def render_ticket(job: TicketJob, paper_mm: int = 80) -> bytes:
         for line in wrap_text(priority, font, width - 4 * margin):
             p.image(text_raster(line, size, width, bold=True, invert=True, margin=margin))
         feed(layout.line_gap)
+    if "counters" in lines:
+        words(lines["counters"], layout.body_px, bold=True)
     feed(layout.section_gap // 2)
     for key in ("issued_at", "ahead", "wait"):
         words(lines[key], layout.body_px)

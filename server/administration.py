@@ -381,5 +381,5 @@ def rotate_device(db: Database, name: str, now: datetime) -> tuple[dict[str, Any
     return d, secret
 
 
-def pairing_link(public_url: str, kind: str, secret: str) -> str:
-    return f"{public_url}/{DEVICE_PAGES[DeviceKind(kind)]}/pair?token={secret}"
+def pairing_link(base_url: str, kind: str, secret: str) -> str:
+    return f"{base_url}/{DEVICE_PAGES[DeviceKind(kind)]}/pair?token={secret}"

@@ -77,7 +77,9 @@ def create_app(
     seed: bool = True,
 ) -> Flask:
     cfg = config if isinstance(config, Config) else config_mod.load(config)
-    data = datadir.prepare(Path(data_dir))  # 0700, files 0600 (see server.datadir)
+    # Every file the server serves or writes lives under this folder; a relative one is
+    # the working directory's (Flask would resolve it against the package: issue 16.1).
+    data = datadir.prepare(Path(data_dir).expanduser().resolve())  # 0700, files 0600
     db = Database(data / "motcua.sqlite3")
     migrate(db)
     clk = clock or Clock()

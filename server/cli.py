@@ -50,9 +50,16 @@ def db_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             cfg = config_mod.load(config_path)
         except config_mod.ConfigError as exc:
             raise click.ClickException(f"configuration error: {exc}") from None
-        return fn(*args, cfg=cfg, config_path=config_path, data_dir=Path(data_dir), **kwargs)
+        # Resolved once, here: a relative --data-dir means the working directory's folder,
+        # whatever later code (Flask's send_file resolves against the package) does with it.
+        return fn(*args, cfg=cfg, config_path=config_path, data_dir=absolute(data_dir), **kwargs)
 
     return inner
+
+
+def absolute(path: str | Path) -> Path:
+    """``path`` made absolute against the working directory (``~`` expanded)."""
+    return Path(path).expanduser().resolve()
 
 
 def open_database(cfg: config_mod.Config, data_dir: Path):
@@ -208,27 +215,6 @@ def device_revoke(name, cfg, config_path, data_dir) -> None:
     _say(f"revoked {name}; a running server drops its connections within seconds")
 
 
-def demo_hours(cfg: config_mod.Config) -> config_mod.Config:
-    """The demo opens every service all day, every day, so it can be tried at any hour;
-    `motcua serve` keeps config.yaml's real opening hours."""
-    from dataclasses import replace
-    from datetime import time
-
-    always = config_mod.Hours(
-        days=frozenset(range(7)),
-        sessions=((time(0), time(23, 59)),),
-        issue_before_min=0,
-        stop_before_min=0,
-    )
-    return replace(
-        cfg,
-        hours=always,
-        work_hours=cfg.hours,
-        use_vn_holidays=False,
-        services=tuple(replace(s, hours=None) for s in cfg.services),
-    )
-
-
 def _use_thread_pool(application: Any) -> None:
     """Under gevent, commits wait for fsync in the hub's thread pool (sqlite releases the
     GIL there), so other requests go on meanwhile; writes still run one at a time (the
@@ -242,7 +228,7 @@ def _use_thread_pool(application: Any) -> None:
     context.announcer.cache.offload = gevent.get_hub().threadpool.apply
 
 
-def _serve(
+def serve_app(
     cfg, data_dir: Path, host: str, port: int, dev: bool, banner: Callable[[], None] | None = None
 ) -> None:
     from .app import create_app
@@ -293,6 +279,18 @@ def _serve(
     _Gunicorn().run()
 
 
+def qr_warnings(cfg: config_mod.Config, host: str, port: int) -> list[str]:
+    """Why a ticket's QR code would not open on a phone, with this host and port."""
+    from .public_url import start_warnings
+    from .security import settings as security_settings
+
+    try:
+        behind_proxy = security_settings(cfg).trusted_proxies > 0
+    except config_mod.ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+    return start_warnings(cfg.public_url, host, port, behind_proxy=behind_proxy)
+
+
 @main.command(help="Run the server (gunicorn, one gevent worker; --dev for the Flask runner).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -321,58 +319,9 @@ def serve(host, port, dev, allow_demo_logins, cfg, config_path, data_dir) -> Non
         log.warning(
             "demo accounts still sign in with the demo password: %s", ", ".join(demo_logins)
         )
-    _serve(cfg, data_dir, host, port, dev)
-
-
-@main.command(help="Run the server with demo accounts and devices, printing the URLs and logins.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--dev", is_flag=True, help="Use the threaded development server.")
-@db_options
-def demo(host, port, dev, cfg, config_path, data_dir) -> None:
-    from .seed import demo_accounts
-
-    cfg = demo_hours(cfg)
-    db = open_database(cfg, data_dir)
-    logins, devices = demo_accounts(db, cfg, Clock().now())
-    from .dossiers.demo import demo_dossiers
-
-    samples = demo_dossiers(db, cfg, Clock().now())  # ~50 dossiers, created once
-    base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
-    tokens = {d.name: d.token for d in devices}
-    from .commands.kiosk import start_demo_agent  # kiosk-1's agent, printing to a folder
-
-    tickets_dir = start_demo_agent(host, port, tokens["kiosk-1"], data_dir, cfg.paper_mm)
-
-    def banner() -> None:
-        lines = [
-            "",
-            "=" * 72,
-            f"  {cfg.center_name}",
-            "=" * 72,
-            f"  Kiosk (lấy số):        {base}/kiosk/pair?token={tokens['kiosk-1']}",
-            f"  Board (bảng hiển thị): {base}/board/pair?token={tokens['board-all']}",
-            f"  Lookup (tra cứu):      {base}/lookup/pair?token={tokens['lookup-1']}",
-            f"  Lookup on phones:      {base}/tra-cuu   sample dossiers: {', '.join(samples)}",
-            f"  Staff (quầy):          {base}/staff",
-            f"  Supervisor / admin:    {base}/admin",
-            f"  API:                   {base}/api/v1/openapi.json",
-            f"  Printed tickets (kiosk-1, .bin + .png): {tickets_dir}",
-            "",
-            "  Demo: every service issues numbers all day, every day (`motcua serve` keeps config.yaml's hours).",
-            "",
-            "  Demo logins (password: " + logins[0].password + "):",
-        ]
-        lines += [
-            f"    {login.username:<10} {login.role:<10} counters {list(login.counters) or 'all'}"
-            for login in logins
-        ]
-        lines += ["", "  Devices (tokens rotate at every demo start):"]
-        lines += [f"    {d.name:<10} {d.kind:<8} {d.token}" for d in devices]
-        lines += ["=" * 72, ""]
-        click.echo("\n".join(lines))
-
-    _serve(cfg, data_dir, host, port, dev, banner)
+    for warning in qr_warnings(cfg, host, port):
+        _say(f"WARNING: {warning}")
+    serve_app(cfg, data_dir, host, port, dev)
 
 
 @main.command(

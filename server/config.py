@@ -96,7 +96,8 @@ class Config:
     center_name: str
     center_name_en: str
     timezone: str
-    public_url: str
+    #: None: links on tickets follow the address kiosks reach (server.public_url).
+    public_url: str | None
     notice: str
     hours: Hours
     holidays: tuple[date, ...]
@@ -123,6 +124,13 @@ class Config:
     #: `kiosk_every_s` 0 turns the limit off.
     kiosk_burst: int = 5
     kiosk_every_s: float = 4.0
+    #: `motcua demo` without --office-hours: numbers at any hour, said on kiosk and board.
+    demo_mode: bool = False
+
+    @property
+    def office_hours(self) -> Hours:
+        """The opening hours people read (kiosk, lookup): the office's, in demo mode too."""
+        return self.work_hours or self.hours
 
     @property
     def tz(self) -> ZoneInfo:
@@ -350,10 +358,8 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise ConfigError(f"center.timezone: unknown time zone {shown(tz)}") from None
-    public_url = env.get("MOTCUA_PUBLIC_URL") or center.get(
-        "public_url", str, "http://localhost:5000"
-    )
-    if not public_url.startswith(("http://", "https://")):
+    public_url = env.get("MOTCUA_PUBLIC_URL") or center.get("public_url", str, "") or None
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"center.public_url: must start with http:// or https://, got {shown(public_url)}"
         )
@@ -390,7 +396,7 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
         center_name=center.get("name", str, "Trung tâm Phục vụ hành chính công"),
         center_name_en=center.get("name_en", str, "Public Administrative Service Center"),
         timezone=tz,
-        public_url=public_url.rstrip("/"),
+        public_url=public_url.rstrip("/") if public_url else None,
         notice=center.get("notice", str, ""),
         hours=hours,
         holidays=tuple(_date(v, w) for w, v in root.items("holidays")),

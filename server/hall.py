@@ -117,8 +117,9 @@ def public_ticket(
     return out
 
 
-def issued_view(t: dict[str, Any], svc: dict[str, Any], cfg: Config) -> dict[str, Any]:
-    """The 201 body of POST /tickets (and what the kiosk prints)."""
+def issued_view(t: dict[str, Any], svc: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """The 201 body of POST /tickets (and what the kiosk prints); ``base_url`` is where
+    phones open the tracking page (server.public_url.public_base)."""
     return {
         "id": t["id"],
         "label": t["label"],
@@ -132,7 +133,7 @@ def issued_view(t: dict[str, Any], svc: dict[str, Any], cfg: Config) -> dict[str
         "people_ahead": t["people_ahead"],
         "estimated_wait_min": t["estimated_wait_min"],
         "token": t["token"],
-        "tracking_url": f"{cfg.public_url}/t/{t['token']}",
+        "tracking_url": f"{base_url}/t/{t['token']}",
     }
 
 

@@ -24,7 +24,7 @@ from .clock import business_day, iso, parse_iso
 from .config import Config
 from .errors import BadRequest, NotFound
 from .i18n import LANGS, t
-from .protocol import DeviceKind, PrinterState
+from .protocol import CounterState, DeviceKind, PrinterState
 from .store import Database, catalog
 from .store import accounts as account_store
 from .store import printjobs as store
@@ -72,6 +72,14 @@ def _priority_name(cfg: Config, code: str, lang: str) -> str | None:
     return p.name_en if lang == "en" else p.name_vi
 
 
+def serving_counters(conn: Any, service: str) -> list[int]:
+    """The counters a ticket of ``service`` may be called to, printed on the ticket so
+    the citizen knows where to look (closed ones left out, unless all are closed)."""
+    serving = [c for c in catalog.counters(conn) if service in c["services"]]
+    working = [c["number"] for c in serving if c["state"] != CounterState.CLOSED]
+    return working or [c["number"] for c in serving]
+
+
 def build_job(
     cfg: Config,
     ticket: dict[str, Any],
@@ -79,9 +87,12 @@ def build_job(
     *,
     people_ahead: int,
     estimated_wait_min: int,
+    base_url: str,
+    counters: list[int],
     lang: str = "vi",
 ) -> dict[str, Any]:
-    """The ``print`` payload: exactly the fields of ``kiosk.ticket.TicketJob``."""
+    """The ``print`` payload: exactly the fields of ``kiosk.ticket.TicketJob``.
+    ``base_url`` is where phones open the tracking page (server.public_url)."""
     lang = lang if lang in LANGS else "vi"
     return {
         "job_id": job_id_for(ticket),
@@ -93,7 +104,8 @@ def build_job(
         "issued_at": ticket["issued_at"],
         "people_ahead": max(0, int(people_ahead or 0)),
         "estimated_wait_min": max(0, int(estimated_wait_min or 0)),
-        "tracking_url": f"{cfg.public_url}/t/{ticket['token']}",
+        "tracking_url": f"{base_url}/t/{ticket['token']}",
+        "counters": list(counters),
         "lang": lang,
     }
 
@@ -108,7 +120,7 @@ def record_sent(
 
 
 def jobs_to_resend(
-    db: Database, cfg: Config, device_id: int, now: datetime
+    db: Database, cfg: Config, device_id: int, now: datetime, base_url: str
 ) -> list[dict[str, Any]]:
     """Every job of this kiosk an agent that just (re)connected must print, oldest first.
 
@@ -131,6 +143,8 @@ def jobs_to_resend(
                     service,
                     people_ahead=ahead["people_ahead"],
                     estimated_wait_min=ahead["estimated_wait_min"],
+                    base_url=base_url,
+                    counters=serving_counters(conn, ticket["queue_service"]),
                 )
             )
         for job in jobs:

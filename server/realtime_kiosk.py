@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import disconnect, emit, join_room
 
@@ -24,6 +24,7 @@ from .accounts import Identity, token_hash
 from .auth import socket_identity
 from .errors import MotcuaError
 from .protocol import EV_ERROR, EV_PRINT, EV_PRINT_STATUS, EV_PRINTER, NS_KIOSK, DeviceKind
+from .public_url import public_base
 from .realtime import Realtime, kiosk_room
 from .sockets import KioskNamespace
 
@@ -47,6 +48,7 @@ class _Kiosk:
     pages: set[str] = field(default_factory=set)
     printer: str | None = None  # last reported printer state
     detail: str = ""
+    agent_url: str | None = None  # the server address the agent connected to
 
 
 class KioskHub:
@@ -59,6 +61,16 @@ class KioskHub:
 
     def _kiosk(self, device_id: int) -> _Kiosk:
         return self._kiosks.setdefault(device_id, _Kiosk())
+
+    def job_base(self, device_id: int) -> str:
+        """Where the QR of this kiosk's tickets points: `center.public_url`, else the
+        address its agent reached the server at (or the ticket request's), with a
+        loopback name replaced by the LAN address (server.public_url)."""
+        with self._lock:
+            reached = self._kiosk(device_id).agent_url
+        if reached is None and has_request_context():
+            reached = request.host_url
+        return public_base(self.ctx.cfg.public_url, reached)
 
     def agent_present(self, device_id: int) -> bool:
         with self._lock:
@@ -85,12 +97,16 @@ class KioskHub:
             }
         lang = data.get("lang") if isinstance(data.get("lang"), str) else "vi"
         service = {"name_vi": body["service_name_vi"], "name_en": body["service_name_en"]}
+        with c.db.read() as conn:
+            counters = printjobs.serving_counters(conn, ticket["queue_service"])
         job = printjobs.build_job(
             c.cfg,
             ticket,
             service,
             people_ahead=body["people_ahead"],
             estimated_wait_min=body["estimated_wait_min"],
+            base_url=self.job_base(who.id),
+            counters=counters,
             lang=str(lang),
         )
         printjobs.record_sent(c.db, job, who.id, ticket["day"], c.now())
@@ -110,6 +126,7 @@ class KioskHub:
         with self._lock:
             k = self._kiosk(who.id)
             old, k.agent_sid, k.token_hash = k.agent_sid, sid, token_hash(token)
+            k.agent_url = request.host_url
             self._sid_device[sid] = who.id
         join_room(kiosk_agent_room(who.id))
         if old is not None and old != sid:
@@ -123,7 +140,7 @@ class KioskHub:
             self.rt.socketio.server.disconnect(old, namespace=NS_KIOSK)
         now = c.now()
         printjobs.record_seen(c.db, who.id, now)
-        jobs = printjobs.jobs_to_resend(c.db, c.cfg, who.id, now)
+        jobs = printjobs.jobs_to_resend(c.db, c.cfg, who.id, now, self.job_base(who.id))
         for job in jobs:
             emit(EV_PRINT, {"job": job})
         log.info("kiosk %s: agent connected, %d job(s) to print", who.name, len(jobs))

@@ -68,6 +68,7 @@ class DemoLogin:
     password: str
     role: str
     counters: tuple[int, ...]
+    full_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,15 @@ def working_demo_logins(db: Database) -> list[str]:
         and _DEMO_NAME.match(u["username"])
         and accounts.verify_password(u, DEMO_PASSWORD)
     ]
+#: Full names reports and the staff console show (cán bộ, công chức of the demo center).
+DEMO_NAMES = {
+    "admin": "Quản trị hệ thống",
+    "giamsat": "Trần Thị Minh Hương",
+    "canbo1": "Nguyễn Văn An",
+    "canbo2": "Lê Thị Thu Hà",
+    "canbo3": "Phạm Quốc Bảo",
+    "canbo4": "Hoàng Thị Lan",
+}
 
 
 def demo_accounts(
@@ -104,22 +114,38 @@ def demo_accounts(
     """Demo logins (created once) and demo devices (tokens rotated on every demo start,
     since only their hashes are kept and the pairing links must be printed again)."""
     numbers = [c.number for c in cfg.counters]
+    staff = [(f"canbo{n}", (n,)) for n in numbers[:4]]
     logins = [
-        DemoLogin("admin", DEMO_PASSWORD, Role.ADMIN, ()),
-        DemoLogin("giamsat", DEMO_PASSWORD, Role.SUPERVISOR, ()),
-    ] + [DemoLogin(f"canbo{n}", DEMO_PASSWORD, Role.STAFF, (n,)) for n in numbers[:4]]
+        DemoLogin(name, DEMO_PASSWORD, role, counters, DEMO_NAMES.get(name, name))
+        for name, role, counters in [
+            ("admin", Role.ADMIN, ()),
+            ("giamsat", Role.SUPERVISOR, ()),
+            *[(name, Role.STAFF, counters) for name, counters in staff],
+        ]
+    ]
     with db.connection() as conn:
-        existing = {u["username"] for u in account_store.users(conn)}
+        existing = {u["username"]: u for u in account_store.users(conn)}
     for login in logins:
-        if login.username not in existing:
+        user = existing.get(login.username)
+        if user is None:
             accounts.add_user(
-                db, login.username, login.role, login.password, now, counters=login.counters
+                db,
+                login.username,
+                login.role,
+                login.password,
+                now,
+                full_name=login.full_name,
+                counters=login.counters,
             )
+        elif not user["full_name"]:  # a demo database from before the names
+            with db.write() as conn:
+                account_store.update_user(conn, user["id"], full_name=login.full_name)
     zones = sorted({c.zone for c in cfg.counters})
     specs: list[tuple[str, str, str | None, int | None]] = [
         ("kiosk-1", DeviceKind.KIOSK, None, None),
         ("board-all", DeviceKind.DISPLAY, None, None),
         *[(f"board-{z}", DeviceKind.DISPLAY, z, None) for z in zones],
+        ("screen-1", DeviceKind.DISPLAY, None, numbers[0]),  # the screen above counter 1
         ("lookup-1", DeviceKind.LOOKUP, None, None),
         *[(f"pad-{n}", DeviceKind.COUNTER, None, n) for n in numbers[:4]],
     ]

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -114,10 +115,13 @@ def test_take_a_number_and_follow_it_until_your_turn(
     # the citizen scans the QR code: the tracking page on a phone
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
     track = phone.new_page()
-    track.goto(body["tracking_url"].replace(live_server.ctx.cfg.public_url, live_server.url))
+    # the link follows the port the kiosk reached (its host: this machine's LAN address)
+    link = urlsplit(body["tracking_url"])
+    assert link.port == urlsplit(live_server.url).port
+    track.goto(live_server.url + link.path)
     assert text(track.locator("#number")) == "1001"
     assert text(track.locator("#service")) == "Đất đai"
-    assert text(track.locator("#status-main")) == "Bạn là người tiếp theo"
+    assert text(track.locator("#status-main")) == "Ông/bà là người tiếp theo"
     assert "0912" not in track.content()
     track.wait_for_selector("#live[data-up='1']")
 
@@ -129,7 +133,7 @@ def test_take_a_number_and_follow_it_until_your_turn(
     )
     assert r.status_code == 200 and r.json()["ticket"]["label"] == "1001"
     track.wait_for_selector("#status[data-status=called]", timeout=5000)
-    assert text(track.locator("#status-main")) == "Đã đến lượt bạn — mời đến quầy số 1"
+    assert text(track.locator("#status-main")) == "Đã đến lượt ông/bà — mời đến quầy số 1"
     track.screenshot(path=str(SHOTS / "track_called.png"))
     phone.close()
 
@@ -172,7 +176,7 @@ def test_paper_out_shows_the_number_to_note(browser, live_server, kiosk_token, a
     assert "Máy in tạm thời không in được phiếu" in text(page.locator("#banner"))
     body = take(page, "CC")
     page.wait_for_selector("#c-print[data-state=fault]")
-    assert text(page.locator("#c-print-msg")) == "Máy in hết giấy — vui lòng ghi lại số của bạn"
+    assert text(page.locator("#c-print-msg")) == "Máy in hết giấy — vui lòng ghi lại số của ông/bà"
     assert "vẫn giữ nguyên lượt" in text(page.locator("#c-print-keep"))
     number = page.locator("#c-number")
     assert text(number) == body["label"] == "3001"
@@ -249,7 +253,7 @@ def test_without_agent_the_number_is_shown_and_a_revoked_kiosk_stops(
     page = open_kiosk(browser, live_server, kiosk_token)
     take(page, "DD")  # no agent runs: the page says so at once
     assert text(page.locator("#c-print-msg")) == (
-        "Máy in đang gặp sự cố — vui lòng ghi lại số của bạn"
+        "Máy in đang gặp sự cố — vui lòng ghi lại số của ông/bà"
     )
     page.wait_for_timeout(900)
     page.locator("#c-done").tap()

@@ -88,7 +88,7 @@ def test_the_tracking_page_shows_the_ticket_and_no_personal_data(client, kactors
     page = client.get(f"/t/{body['token']}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert ">2001<" in html and "Hộ tịch – Tư pháp" in html and "Theo dõi lượt của bạn" in html
+    assert ">2001<" in html and "Hộ tịch – Tư pháp" in html and "Theo dõi lượt của ông/bà" in html
     assert "0912345678" not in html and "phone" not in html
     data = _data(html, "track-data")
     assert data["ticket"]["status"] == "waiting" and data["ticket"]["people_ahead"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from server import accounts, settings
+from server import accounts, public_url, settings
 from server.app import create_app
 from server.protocol import NS_DISPLAY
 from server.store import accounts as account_store
@@ -156,13 +156,18 @@ def test_staff_accounts_lifecycle(admin, app, ctx):
         assert action in _actions(ctx)
 
 
-def test_devices_token_shown_once_with_pairing_link_and_revoked_at_once(admin, app, ctx, socketio):
+def test_devices_token_shown_once_with_pairing_link_and_revoked_at_once(
+    admin, app, ctx, socketio, monkeypatch
+):
+    # the pairing link is where the device reaches the server: the admin's address, with
+    # "localhost" (the test client's) replaced by the LAN address
+    monkeypatch.setattr(public_url, "lan_ipv4", lambda: "192.168.1.10")
     c, csrf = admin
     r = form(c, "/admin/devices", csrf, name="board-c", kind="display", zone="C")
     body = text(r)
     assert r.status_code == 201 and r.headers["Cache-Control"] == "no-store"
     token = body.split('id="device-token" class="token">')[1].split("<")[0]
-    assert f"http://localhost:5000/board/pair?token={token}" in body
+    assert f"http://192.168.1.10/board/pair?token={token}" in body
     assert token not in text(c.get("/admin/devices"))  # shown once
     board = socketio.test_client(app, namespace=NS_DISPLAY, auth={"token": token})
     assert board.is_connected(NS_DISPLAY)

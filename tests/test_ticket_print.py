@@ -15,6 +15,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 import server
 from kiosk.escpos_decode import (
     Align,
+    CharSpacing,
     Cut,
     EscposDecodeError,
     Feed,
@@ -113,10 +114,15 @@ def test_ticket_stream_has_init_center_rasters_number_qr_and_cut(paper_mm: int) 
 
     texts = [c for c in commands if isinstance(c, Text)]
     assert [t.text for t in texts] == ["1012"]
-    size_before = [c for c in commands[: commands.index(texts[0])] if isinstance(c, Size)][-1]
-    assert size_before.width == size_before.height >= 7
-    assert size_before.width * 12 * len("1012") <= DOTS[paper_mm]
-    assert commands[commands.index(texts[0]) + 2] == Size(1, 1)  # back to normal after it
+    at = commands.index(texts[0])
+    size_before = [c for c in commands[:at] if isinstance(c, Size)][-1]
+    # the digits are printed apart (ESC SP), so they do not run together on thermal paper
+    (spacing,) = [c for c in commands[:at] if isinstance(c, CharSpacing)]
+    assert spacing.dots >= 2
+    assert size_before.width == size_before.height >= (8 if paper_mm == 80 else 6)
+    assert size_before.width * (12 + spacing.dots) * len("1012") <= DOTS[paper_mm]
+    # back to normal after it
+    assert commands[at + 2 : at + 4] == [CharSpacing(0), Size(1, 1)]
 
 
 @pytest.mark.parametrize("paper_mm", [58, 80])
@@ -129,7 +135,7 @@ def test_service_name_raster_is_the_vietnamese_text(paper_mm: int) -> None:
     assert not has_line(commands, "Ho tich – Tu phap", layout.service_px, bold=True)
     for key in ("number_title", "issued_at", "ahead", "wait"):
         assert has_line(commands, ticket_lines(make_job())[key], layout.body_px), key
-    assert has_line(commands, "Quét mã QR để theo dõi lượt của bạn", layout.small_px)
+    assert has_line(commands, "Quét mã QR để theo dõi lượt của ông/bà", layout.small_px)
 
 
 @pytest.mark.parametrize("paper_mm", [58, 80])
@@ -193,11 +199,11 @@ def test_english_ticket_prints_english_text() -> None:
 def test_ticket_lines_read_naturally_for_counts_and_local_time() -> None:
     lines = ticket_lines(make_job())
     assert lines["issued_at"] == "Lấy số lúc: 08:15 05/03/2024"
-    assert lines["ahead"] == "Trước bạn còn 8 người"
+    assert lines["ahead"] == "Trước ông/bà còn 8 người"
     assert lines["wait"] == "Thời gian chờ dự kiến: khoảng 15 phút"
     assert "priority" not in lines
     nobody = ticket_lines(make_job(people_ahead=0, estimated_wait_min=0, priority="Người cao tuổi"))
-    assert nobody["ahead"] == "Bạn là người tiếp theo"
+    assert nobody["ahead"] == "Ông/bà là người tiếp theo"
     assert nobody["wait"] == "Thời gian chờ dự kiến: dưới 1 phút"
     assert nobody["priority"] == "Ưu tiên: Người cao tuổi"
     # 17:30 UTC is already the next day in Hà Nội
@@ -304,3 +310,78 @@ def test_rendering_a_ticket_is_fast() -> None:
         render_ticket(make_job(), 80)
     per_ticket = (time.perf_counter() - start) / 10
     assert per_ticket < 0.25
+
+
+# --- issue 16.9: one form of address, the counters, digits apart ---------------------------
+
+
+@pytest.mark.parametrize("paper_mm", [58, 80])
+def test_ticket_addresses_the_citizen_as_ong_ba_and_lists_the_counters(paper_mm: int) -> None:
+    layout = layout_for(paper_mm)
+    job = make_job(counters=(1, 2, 5), people_ahead=0)
+    commands = decode(render_ticket(job, paper_mm))
+    assert has_line(commands, "Quầy phục vụ: 1, 2, 5", layout.body_px, bold=True)
+    assert has_line(commands, "Ông/bà là người tiếp theo", layout.body_px)
+    assert has_line(commands, "Trước ông/bà còn 8 người", layout.body_px) is False
+    assert has_line(
+        decode(render_ticket(make_job(), paper_mm)), "Trước ông/bà còn 8 người", layout.body_px
+    )
+    # an English ticket says "Counters"
+    en = decode(render_ticket(make_job(counters=(3,), lang="en"), paper_mm))
+    assert has_line(en, "Counters: 3", layout.body_px, bold=True)
+
+
+def test_a_job_without_counters_prints_no_counter_line_and_bad_counters_are_refused() -> None:
+    payload = make_job().to_payload()
+    del payload["counters"]  # an older server
+    assert TicketJob.from_payload(payload).counters == ()
+    assert "counters" not in ticket_lines(make_job())
+    for bad in ([0], [True], ["1"], list(range(1, 60)), "1, 2"):
+        with pytest.raises(TicketJobError, match="counters"):
+            make_job(counters=bad)
+
+
+def test_no_citizen_text_says_ban() -> None:
+    """GLOSSARY: citizens are "ông/bà" everywhere (kiosk, ticket, phone pages, lookup)."""
+    import re
+
+    for key, texts in catalog().items():
+        assert not re.search(r"\bbạn\b", texts["vi"], re.IGNORECASE), key
+    assert catalog()["kiosk.paper_out"]["vi"] == (
+        "Máy in hết giấy — vui lòng ghi lại số của ông/bà"
+    )
+
+
+def _ink_runs(columns: list[bool]) -> list[tuple[int, int]]:
+    runs, start = [], None
+    for x, ink in enumerate([*columns, False]):
+        if ink and start is None:
+            start = x
+        elif not ink and start is not None:
+            runs.append((start, x))
+            start = None
+    return runs
+
+
+@pytest.mark.parametrize("paper_mm", [58, 80])
+def test_the_big_number_digits_stand_apart_on_the_preview(paper_mm: int, tmp_path) -> None:
+    """The preview draws what the printer prints: each digit of the number is its own
+    block of ink with at least 1 mm (8 dots) of paper between neighbours."""
+    png = preview_png(render_ticket(make_job(label="1088"), paper_mm), tmp_path / "t.png", paper_mm)
+    image = Image.open(png).convert("L")
+    ink_rows = [
+        any(v < 128 for v in image.crop((0, y, image.width, y + 1)).getdata())
+        for y in range(image.height)
+    ]
+    bands = _ink_runs(ink_rows)
+    # the first line of ink taller than 70 dots is the number (the QR code comes later)
+    top, bottom = next(b for b in bands if b[1] - b[0] >= 70)
+    band = image.crop((0, top, image.width, bottom))
+    columns = [
+        any(v < 128 for v in band.crop((x, 0, x + 1, band.height)).getdata())
+        for x in range(band.width)
+    ]
+    runs = _ink_runs(columns)
+    assert len(runs) == 4, runs
+    gaps = [b[0] - a[1] for a, b in zip(runs, runs[1:], strict=False)]
+    assert min(gaps) >= 8, gaps

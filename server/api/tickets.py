@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 
 from .. import accounts, hall
 from .. import tickets as domain
@@ -14,6 +14,7 @@ from ..dossiers.service import link_codes
 from ..errors import BadRequest, Forbidden, NotFound
 from ..kiosk_limit import KioskLimited
 from ..protocol import AT_COUNTER, Channel
+from ..public_url import public_base
 from ..realtime_kiosk import hub as kiosk_hub
 from ..store import tickets as store
 from . import api
@@ -64,7 +65,7 @@ def issue_ticket():
             c.realtime.alert_supervisors(refused.alert)
         raise
     t = issued.ticket
-    body = hall.issued_view(t, issued.service, c.cfg)
+    body = hall.issued_view(t, issued.service, public_base(c.cfg.public_url, request.host_url))
     c.realtime.queue_changed(t["queue_service"])
     if device:
         # the kiosk's print job (sent to its agent after the commit above)

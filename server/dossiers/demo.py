@@ -92,12 +92,35 @@ GIVEN = [
     "Tuấn",
     "Yến",
 ]
-MISSING = [
-    "Bản sao Căn cước công dân có chứng thực",
-    "Sơ đồ vị trí thửa đất có xác nhận của UBND cấp xã",
-    "Giấy xác nhận tình trạng hôn nhân",
-    "Bản vẽ thiết kế có chữ ký của chủ đầu tư",
-]
+#: What a supplement request asks for, by procedure: only papers that procedure needs
+#: (a birth registration never asks for a construction drawing).
+MISSING = {
+    "1.001234": ["Bản sao Căn cước công dân", "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp"],
+    "2.000815": ["Bản chính giấy tờ để đối chiếu"],
+    "1.000893": [
+        "Giấy chứng sinh do cơ sở y tế cấp",
+        "Văn bản thỏa thuận chọn quốc tịch cho con của cha, mẹ",
+    ],
+    "1.004227": [
+        "Hợp đồng chuyển nhượng quyền sử dụng đất có công chứng",
+        "Bản gốc Giấy chứng nhận quyền sử dụng đất đã cấp",
+    ],
+    "1.004238": [
+        "Sơ đồ vị trí thửa đất có xác nhận của UBND cấp xã",
+        "Giấy tờ về nguồn gốc sử dụng đất",
+    ],
+    "2.001610": ["Bản sao giấy tờ pháp lý của chủ doanh nghiệp tư nhân"],
+    "2.002038": ["Quyết định của chủ sở hữu về việc thay đổi nội dung đăng ký"],
+    "1.009972": [
+        "Bản vẽ thiết kế có chữ ký của chủ đầu tư",
+        "Bản sao giấy tờ chứng minh quyền sử dụng đất",
+    ],
+    "1.002804": ["Giấy khám sức khỏe của người lái xe", "Bản chính giấy phép lái xe"],
+    "1.002820": ["Ảnh chân dung 3x4 nền màu trắng", "Bản sao hộ chiếu còn thời hạn"],
+    "1.000459": ["Giấy chứng nhận sức khỏe", "Văn bản chấp thuận nhu cầu sử dụng lao động"],
+    "1.001978": ["Sổ bảo hiểm xã hội", "Bản sao quyết định thôi việc"],
+    "DL.0001": ["Giấy tờ chứng minh quyền sử dụng nơi cần cấp điện"],
+}
 DELAY_REASONS = [
     "cần xác minh thêm nguồn gốc đất với UBND cấp xã",
     "chờ ý kiến của cơ quan phối hợp",
@@ -189,7 +212,7 @@ def _one(tx: Tx, rng: random.Random, i: int, final: str, extra: str | None) -> s
     if final == "stopped":
         step(S.STOPPED, 8, reason="Công dân không bổ sung hồ sơ trong thời hạn")
     elif final == "supplement_requested":
-        step(S.SUPPLEMENT_REQUESTED, rng.uniform(2, 8), missing=rng.choice(MISSING))
+        step(S.SUPPLEMENT_REQUESTED, rng.uniform(2, 8), missing=rng.choice(MISSING[proc[0]]))
     elif final == "fees_due":
         step(S.FEES_DUE, rng.uniform(2, 8), note="Chờ nộp lệ phí trước bạ")
     elif extra == "delay" and at < due:
@@ -213,7 +236,7 @@ def _one(tx: Tx, rng: random.Random, i: int, final: str, extra: str | None) -> s
 
 def demo_dossiers(db: Database, cfg: Config, now: datetime, *, seed: int = 2026) -> list[str]:
     """Create the demo dossiers once; returns three codes to try (in progress, ready,
-    supplement requested)."""
+    supplement requested), of three different departments (so procedures) when there are."""
     rng = random.Random(seed)
     with db.write() as conn:
         existing = store.count_dossiers(conn)
@@ -222,9 +245,11 @@ def demo_dossiers(db: Database, cfg: Config, now: datetime, *, seed: int = 2026)
             _setup(tx)
             for i, (final, extra) in enumerate(PLAN, start=1):
                 _one(tx, rng, i, final, extra)
-        samples = []
+        samples: list[str] = []
+        shown: tuple[str, ...] = ()
         for status in ("in_progress", "resolved", "supplement_requested"):
-            code = store.first_code_with_status(conn, status)
-            if code:
-                samples.append(code)
+            found = store.first_code_with_status(conn, status, shown)
+            if found:
+                samples.append(found[0])
+                shown += (found[1],)
     return samples

@@ -290,11 +290,18 @@ def count_dossiers(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) AS n FROM dossier").fetchone()["n"])
 
 
-def first_code_with_status(conn: sqlite3.Connection, status: str) -> str | None:
+def first_code_with_status(
+    conn: sqlite3.Connection, status: str, not_departments: tuple[str, ...] = ()
+) -> tuple[str, str] | None:
+    """(code, department) of the first dossier in ``status``, preferring one of a
+    department not among ``not_departments`` (demo samples that show different things)."""
+    marks = ", ".join("?" for _ in not_departments) or "NULL"
     row = conn.execute(
-        "SELECT code FROM dossier WHERE status = ? ORDER BY code LIMIT 1", (status,)
+        f"""SELECT code, department FROM dossier WHERE status = ?
+            ORDER BY CASE WHEN department IN ({marks}) THEN 1 ELSE 0 END, code LIMIT 1""",
+        (status, *not_departments),
     ).fetchone()
-    return str(row["code"]) if row else None
+    return (str(row["code"]), str(row["department"])) if row else None
 
 
 def dossiers_for_ticket(conn: sqlite3.Connection, ticket_id: int) -> list[str]:

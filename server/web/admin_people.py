@@ -16,6 +16,7 @@ from .. import administration, logins
 from ..accounts import Identity
 from ..app import ctx
 from ..errors import MotcuaError
+from ..public_url import public_base
 from ..store import accounts as account_store
 from ..store import catalog
 from .admin import admin_render, form_page, posted_form
@@ -202,7 +203,8 @@ def device_create(who: Identity):
 
 def _token_page(d: dict[str, Any], secret: str, **extra: Any):
     """The devices page showing a new token (once) and the link that pairs it."""
-    link = administration.pairing_link(ctx().cfg.public_url, d["kind"], secret)
+    base = public_base(ctx().cfg.public_url, request.host_url)
+    link = administration.pairing_link(base, d["kind"], secret)
     return _devices_page(201, new_device=d, new_token=secret, pairing=link, **extra)
 
 

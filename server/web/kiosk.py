@@ -43,7 +43,9 @@ def page_data(who: Identity) -> dict[str, Any]:
             {"code": p.code, "vi": p.name_vi, "en": p.name_en} for p in c.cfg.priority_classes
         ],
         "services": services,
-        "hours": hours_to_json(c.cfg.hours),
+        # the office's hours, also in demo mode (which issues at any hour and says so)
+        "hours": hours_to_json(c.cfg.office_hours),
+        "demo": c.cfg.demo_mode,
         "texts": {lang: bundle("kiosk.", lang) for lang in LANGS},
         "server_now": iso(now),
         "utc_offset_min": int(offset.total_seconds() // 60) if offset else 0,

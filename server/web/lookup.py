@@ -40,7 +40,7 @@ _PREFIXES = ("lookup.", "dossier.status.", "dossier.channel.", "dossier.timeline
 
 def _hours_text() -> str:
     c = ctx()
-    return ", ".join(f"{s:%H:%M}–{e:%H:%M}" for s, e in c.cfg.hours.sessions)
+    return ", ".join(f"{s:%H:%M}–{e:%H:%M}" for s, e in c.cfg.office_hours.sessions)
 
 
 def page_data(mode: str, initial: str = "") -> dict[str, Any]:

@@ -84,7 +84,8 @@
     $("c-done").textContent = tr("done");
     $("r-title").textContent = tr("revoked_title");
     $("r-body").textContent = tr("revoked_body");
-    $("hours").textContent = hoursText(data.hours);
+    // demo mode issues at any hour: said beside the office hours, as the board says it
+    $("hours").textContent = hoursText(data.hours) + (data.demo ? " · " + tr("demo_mode") : "");
     const start = $("screen-start");
     start.classList.toggle("with-priority", !!state.priority);
     if (state.priority) {
@@ -163,7 +164,7 @@
         count.textContent =
           tr(s.closed_reason === "daily_cap_reached" ? "cap_reached" : "closed") +
           (reopens ? " · " + reopens : "");
-        wait.textContent = hoursText(s.hours);
+        wait.textContent = hoursText(data.demo ? data.hours : s.hours);
       }
     });
   }
