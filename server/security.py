@@ -100,10 +100,12 @@ def settings(cfg: Config) -> SecuritySettings:
     )
 
 
-def origin_check(s: SecuritySettings, public_url: str) -> Callable[..., bool]:
+def origin_check(s: SecuritySettings, public_url: str | None) -> Callable[..., bool]:
     """What Socket.IO's `cors_allowed_origins` calls with a connection's Origin (only
-    when it has one) and its WSGI environ: True for the server's own origins."""
-    fixed = {o for o in (origin_of(public_url), *s.allowed_origins) if o}
+    when it has one) and its WSGI environ: True for the server's own origins
+    (`center.public_url` when set, and whatever Host the connection came to)."""
+    own = origin_of(public_url) if public_url else None
+    fixed = {o for o in (own, *s.allowed_origins) if o}
 
     def allowed(origin: str | None, environ: Mapping[str, Any] | None = None) -> bool:
         if not origin:

@@ -97,6 +97,8 @@ def working_demo_logins(db: Database) -> list[str]:
         and _DEMO_NAME.match(u["username"])
         and accounts.verify_password(u, DEMO_PASSWORD)
     ]
+
+
 #: Full names reports and the staff console show (cán bộ, công chức of the demo center).
 DEMO_NAMES = {
     "admin": "Quản trị hệ thống",
