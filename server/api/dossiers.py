@@ -97,6 +97,7 @@ def _written(out: service.Outcome) -> dict[str, Any]:
             for e in out.events
         ],
         "notifications": len(out.notifications),
+        "sms_held": out.sms_held,
     }
 
 

@@ -92,6 +92,12 @@ SCHEMAS: dict[str, Any] = {
             "duplicate": BOOL,
             "events": {"type": "array", "items": {"type": "object"}},
             "notifications": INT,
+            "sms_held": {
+                "type": "array",
+                "items": STR,
+                "description": "why SMS of this write were not sent (a limit of sms.limits); "
+                "the write itself is saved",
+            },
         },
         ["dossier", "created", "duplicate", "events"],
     ),

@@ -520,6 +520,7 @@ def _run(db: Database, cfg: Config, now: datetime, actor: str, source: str, fn, 
         tx = Tx(conn, cfg, now, actor, source)
         out: Outcome = fn(tx, *args)
     out.notifications = tx.queued
+    out.sms_held = tx.sms_held
     return out
 
 

@@ -51,6 +51,8 @@ class Tx:
     notify: bool = True
     texts: dict[str, str] | None = None
     queued: list[int] = field(default_factory=list)
+    #: Why SMS of this transaction were not sent (a limit of ``sms.limits``).
+    sms_held: list[str] = field(default_factory=list)
     #: Departments and procedures read in this transaction (an import reads each once).
     cache: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
 
@@ -256,7 +258,7 @@ def record(
             now=tx.now,
             texts=tx.templates(),
             sender=tx.sms_sender,
-            strict=tx.source == "api",
+            held=tx.sms_held,
         )
         if queued is not None:
             tx.queued.append(queued)
@@ -316,6 +318,7 @@ class Outcome:
     duplicate: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
     notifications: list[int] = field(default_factory=list)
+    sms_held: list[str] = field(default_factory=list)
 
 
 #: Clocks differ a little between a department's server and ours.

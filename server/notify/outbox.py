@@ -83,7 +83,7 @@ def enqueue(
     now: datetime,
     texts: Mapping[str, str] | None = None,
     sender: str | None = None,
-    strict: bool = False,
+    held: list[str] | None = None,
 ) -> int | None:
     """Queue one notice for the dossier's phone; returns the row id (None: nothing queued).
 
@@ -107,8 +107,6 @@ def enqueue(
         )
         return None
     limited = policy.over_limit(conn, cfg, sender, phone, now)
-    if limited is not None and strict:
-        raise limited
     chosen = texts if texts is not None else templates(conn, cfg)
     at = iso(now)
     row: dict[str, Any] = {
@@ -136,6 +134,8 @@ def enqueue(
     if limited is not None and row["status"] == "queued":
         log.warning("%s SMS for %s not sent: %s", kind, dossier["code"], limited.message)
         row.update(status="failed", error=limited.message)
+        if held is not None:
+            held.append(limited.message)
     queued = store.insert(conn, row)
     if queued is not None and row["status"] == "queued":
         policy.take(conn, cfg, sender, phone, now)
