@@ -322,3 +322,22 @@ def test_fits_portrait_and_landscape_screens_without_scrolling(
     family = page.evaluate("getComputedStyle(document.querySelector('.k-tile-name')).fontFamily")
     assert family.startswith('"DejaVu Sans"')
     page.context.close()
+
+
+def test_a_kiosk_over_its_ticket_limit_asks_the_citizen_to_wait(browser, live_server, kiosk_token):
+    from dataclasses import replace
+
+    ctx = live_server.ctx
+    ctx.cfg = replace(ctx.cfg, kiosk_burst=1, kiosk_every_s=60.0)
+    page = open_kiosk(browser, live_server, kiosk_token, LANDSCAPE)
+    take(page, "HT")
+    page.wait_for_timeout(900)  # "Xong" ignores taps for a moment (double taps)
+    page.locator("#c-done").tap()
+    with page.expect_response("**/api/v1/tickets") as response:
+        tile(page, "HT").tap()
+    assert response.value.status == 429
+    page.wait_for_selector("#toast:not([hidden])")
+    assert "đợi vài giây rồi chạm lại" in text(page.locator("#toast"))
+    assert page.locator("#screen-start").is_visible()
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
