@@ -73,6 +73,7 @@ class BoardApp:
         )
         # every announcement's outcome goes to the server: a silent board shows up there
         self.announcements.on_result = self.client.report_sound
+        self.client.sound_check = self._sound_check
         self.snapshots_written = 0
         self.frame_ms: deque[float] = deque(maxlen=200)
         """Render + scale + flip time of the last frames (the loop's own cost)."""
@@ -80,6 +81,13 @@ class BoardApp:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _sound_check(self) -> tuple[str, str] | None:
+        """A board whose mixer found no device is known silent from the start."""
+        if getattr(self.player, "silent", False):
+            reason = getattr(self.player, "silent_reason", "")
+            return "failed", f"no audio device ({reason})"
+        return None
 
     def run(self) -> None:
         """Open the screen and draw until ``stop()``, a window close or Esc/Q."""

@@ -173,6 +173,9 @@ class BoardClient:
         self._closing: list[threading.Thread] = []  # stopping after a close() that timed out
         self._last_refusal = ""
         self._server_refusal = ""  # the server's own answer (a bad token), not a network error
+        self.sound_check: Callable[[], tuple[str, str] | None] | None = None
+        """Asked at each connection: a known sound problem (no audio device) is reported
+        then, before any call finds it."""
         self.sio = self._new_socket()
 
     def _new_socket(self) -> _InOrderClient:
@@ -331,6 +334,9 @@ class BoardClient:
         logger.info("board connected to %s (connection %d)", self.http.base_url, self.connects)
         self._last_refusal = self._server_refusal = ""
         self._set_connected(True)
+        problem = self.sound_check() if self.sound_check is not None else None
+        if problem is not None:
+            self.report_sound("startup", *problem)
 
     def _on_disconnect(self, reason: Any = None) -> None:
         if not self._stop.is_set():

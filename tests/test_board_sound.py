@@ -159,10 +159,12 @@ def test_pygame_board_without_a_working_mixer_reports_failure(hall) -> None:
         raise pygame.error("ALSA: Couldn't open audio device")
 
     with run_board(hall, PygamePlayer(mixer_init=broken_mixer)) as board:
+        ctx = hall.server.ctx
+        # known at connection, before any call finds out
+        wait_for(lambda: (sound_of(ctx, "board-test") or {}).get("sound_status") == "failed")
         hall.issue("DD")
         hall.call(1)
-        ctx = hall.server.ctx
-        wait_for(lambda: (sound_of(ctx, "board-test") or {}).get("sound_status") == "failed")
+        wait_for(lambda: board.announcements.pending == 0 and board.state.main_call is not None)
         detail = sound_of(ctx, "board-test")["sound_detail"]  # type: ignore[index]
         assert "no audio device (ALSA: Couldn't open audio device)" in detail
         assert board.state.main_call is not None  # the call still shows
