@@ -12,10 +12,10 @@ from openpyxl import Workbook
 
 from server.dossiers.importer import run_import
 from tests.conftest import TZ
-from tests.dossier_fixtures import catalog, dossier, events
+from tests.dossier_fixtures import Keys, catalog, dossier, events, keys
 from tests.test_dossier_import import to_cp1258
 
-__all__ = ["catalog"]
+__all__ = ["catalog", "keys"]
 
 HEADER = [
     "Mã hồ sơ",
@@ -138,3 +138,22 @@ def test_a_return_dated_today_is_not_in_the_future(catalog):
     )
     assert report.committed and report.rejected_total == 0, report.rejected
     assert local(dossier(catalog, "KQ-7")["returned_at"]) == catalog.now().astimezone(TZ)
+
+
+def test_a_department_put_carries_the_same_dates(client, catalog, keys):
+    body = {
+        "procedure": "STP-LLTP",
+        "received_at": "02/11/2026 08:30",
+        "due_at": "10/11/2026",
+        "status": "returned",
+        "result_at": "09/11/2026 10:00",
+        "returned_at": "12/11/2026 08:00",
+    }
+    r = client.put(
+        "/api/v1/dossiers/000.00.06.H56-261102-0001", json=body, headers=Keys.h(keys.stp)
+    )
+    assert r.status_code in (200, 201), r.get_json()
+    d = dossier(catalog, "000.00.06.H56-261102-0001")
+    assert d["timeliness"] == "early"
+    assert local(d["finished_at"]) == datetime(2026, 11, 9, 10, 0, tzinfo=TZ)
+    assert local(d["returned_at"]) == datetime(2026, 11, 12, 8, 0, tzinfo=TZ)

@@ -68,6 +68,16 @@ SCHEMAS: dict[str, Any] = {
             "missing": STR,
             "reason": STR,
             "event_id": {"type": "string", "description": "idempotency key"},
+            "result_at": {
+                **TIME,
+                "description": "when the result was ready (Ngày có kết quả): the resolved "
+                "step's time, which decides early / on time / late",
+            },
+            "returned_at": {
+                **TIME,
+                "description": "when the result was handed back (Ngày trả kết quả): the "
+                "returned step's time",
+            },
         }
     ),
     "DossierEvent": _obj(
