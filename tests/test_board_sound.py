@@ -188,21 +188,17 @@ def test_pygame_board_plays_a_supervisors_test_sound_and_says_so(hall) -> None:
 
 
 @pytest.fixture(scope="module")
-def strict_browser():
-    """Chromium as a TV runs it: sound only after someone touched the page."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: run `make test` (it installs it)")
+def strict_browser(browser):
+    """Chromium as a TV runs it: sound only after someone touched the page (launched by
+    the session's Playwright: one Playwright per process)."""
     args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")]
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*args, "--autoplay-policy=document-user-activation-required"],
-            headless=True,
-        )
-        yield b
-        b.close()
+    strict = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*args, "--autoplay-policy=document-user-activation-required"],
+        headless=True,
+    )
+    yield strict
+    strict.close()
 
 
 @pytest.mark.browser
