@@ -18,8 +18,6 @@ def _read_password() -> str:
 
 
 def register(main: click.Group) -> None:
-    from .. import logins
-    from ..accounts import audit
     from ..cli import db_options, domain_errors, open_database
     from ..clock import Clock
 
@@ -35,6 +33,9 @@ def register(main: click.Group) -> None:
     @db_options
     @domain_errors
     def user_passwd(username, cfg, config_path, data_dir) -> None:
+        from .. import logins  # (not at start: its dummy hash costs every command 0.1 s)
+        from ..accounts import audit
+
         password = _read_password()
         db = open_database(cfg, data_dir)
         try:
@@ -56,6 +57,9 @@ def register(main: click.Group) -> None:
     @db_options
     @domain_errors
     def user_unlock(username, cfg, config_path, data_dir) -> None:
+        from .. import logins
+        from ..accounts import audit
+
         db = open_database(cfg, data_dir)
         try:
             n = logins.unlock(db, username)
