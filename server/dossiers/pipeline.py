@@ -8,7 +8,7 @@ upload, the CLI and ``run_import`` all run this, in a worker process or thread.
    from one snapshot, and every row is applied there, in one transaction nobody else
    waits for — the same use case as ``PUT /dossiers/{code}``, so the report names every
    bad row with the API's words.  A dry run stops here; so does ``all-or-nothing`` when
-   any row is bad (nothing saved);
+   any row is bad (nothing saved).  ``skip-bad`` needs no trial: it goes on to apply;
 3. **applying**: the rows go to the live database in short transactions (at most
    ``BATCH_ROWS`` rows and about ``BATCH_SECONDS`` each, then a pause as long as the
    batch), so a kiosk's ticket or a department's PUT waits a few milliseconds at most.
@@ -16,7 +16,7 @@ upload, the CLI and ``run_import`` all run this, in a worker process or thread.
    mid-apply is replaced (``jobs.resume``) and continues after the last committed row:
    the file always ends fully applied, never half.  A row that passed validation but
    fails now (the dossier changed meanwhile) is reported and skipped.
-   With ``skip-bad`` the rows refused in validation are skipped.
+   ``skip-bad`` is not tried aside first: applying refuses and reports its bad rows.
 While a file applies, readers see the rows committed so far.
 """
 
@@ -210,11 +210,14 @@ class Runner:
         try:
             self._progress({"phase": "reading", "processed": 0}, force=True)
             report = self._stage(job, conn)
-            self._progress(
-                {"phase": "validating", "processed": 0, "total": report.rows}, force=True
-            )
-            store.build_scratch(self.db, conn)
-            skip = self._try_all(job, conn, report)
+            skip: set[int] = set()
+            if job["dry_run"] or job["policy"] == "all-or-nothing":
+                self._progress(
+                    {"phase": "validating", "processed": 0, "total": report.rows}, force=True
+                )
+                store.build_scratch(self.db, conn)
+                skip = self._try_all(job, conn, report)
+            # skip-bad saves whatever is good: applying finds the bad rows itself
         finally:
             conn.close()
         report.seconds = round(_time.perf_counter() - started, 3)
