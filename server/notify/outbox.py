@@ -93,9 +93,9 @@ def enqueue(
     supervisor sees it on the dossier instead of the event being refused.
 
     Every queued notice counts against ``sender`` (an API key or staff account; None for
-    the server's own operators) and the phone number (``sms.limits``).  Over a limit,
-    a ``strict`` caller (a live request) gets ``SmsLimit`` — a 429 that rolls the event
-    back; a batch (an import) records the notice as ``failed`` with the reason instead.
+    the server's own operators) and the phone number (``sms.limits``).  Past a limit
+    the event is still recorded — a status is worth more than its SMS — and the notice
+    is stored ``failed`` with the reason, which ``held`` collects for the answer.
     """
     settings = sms_settings(cfg)
     phone = dossier.get("phone")

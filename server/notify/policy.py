@@ -11,7 +11,9 @@ any link in it.  So:
 - each queued SMS is counted against its sender (``per_sender_hour``) and its phone
   number (``per_number_day``, the center's local day) in the database, inside the
   transaction that queues it (``take``), so every process counts the same and a
-  refused event leaves no count behind.
+  refused event leaves no count behind.  Past a limit the write is kept (a status is
+  worth more than its SMS); the SMS is stored failed with the reason (``SmsLimit``'s
+  message) and the API's answer lists it.
 """
 
 from __future__ import annotations
