@@ -24,11 +24,12 @@ from typing import Any
 from server.clock import iso
 from server.config import Config
 from server.dossiers import settings as dsettings
-from server.dossiers.codes import agency_of, normalize_code
+from server.dossiers.codes import normalize_code
 from server.dossiers.corrections import correct_status
 from server.dossiers.inputs import DossierFields, EventInput
 from server.dossiers.links import link_codes
 from server.dossiers.notices import NoticeKind
+from server.dossiers.ownership import check_agency, limits_for, procedure_for
 from server.dossiers.result_dates import dated, step_times
 from server.dossiers.state import (
     Outcome,
@@ -118,128 +119,11 @@ def _seen(tx: Tx, d: dict[str, Any], ev: EventInput) -> tuple[str, str, bool]:
     return at, key, store.event_by_key(tx.conn, d["id"], key) is not None
 
 
-# --- procedure, department, limits --------------------------------------------------
-def _procedure(tx: Tx, f: DossierFields, department: str | None, scope: str | None):
-    """The dossier's procedure (created on the fly when the sender names it)."""
-    if f.procedure is None:
-        raise BadRequest(
-            t("dossier.error.procedure_needed", "vi"), code="procedure_needed", field="procedure"
-        )
-    p = tx.procedure(f.procedure)
-    if p is None and not f.procedure_name:
-        raise BadRequest(
-            t("dossier.error.unknown_procedure", "vi", code=f.procedure),
-            code="unknown_procedure",
-            field="procedure",
-        )
-    dep = department or (p["department"] if p else None) or scope
-    if dep is None:
-        raise BadRequest(
-            t("dossier.error.department_needed", "vi"), code="department_needed", field="department"
-        )
-    if scope is not None and dep != scope:
-        raise Forbidden(
-            t("dossier.error.other_department", "vi", code=dep), code="other_department"
-        )
-    if tx.department(dep) is None:
-        raise BadRequest(
-            t("dossier.error.unknown_department", "vi", code=dep),
-            code="unknown_department",
-            field="department",
-        )
-    if p is None:
-        p = {
-            "code": f.procedure,
-            "name": f.procedure_name,
-            "department": dep,
-            "limit_days": f.limit_days,
-            "limit_hours": f.limit_hours,
-            "created_at": iso(tx.now),
-        }
-        store.upsert_procedure(tx.conn, p)
-        tx.forget("procedure", p["code"])
-    elif p["department"] != dep:
-        raise BadRequest(
-            t("dossier.error.procedure_department", "vi", code=p["code"], dep=dep),
-            code="procedure_department",
-            field="procedure",
-        )
-    return p, dep
-
-
-def _limits(
-    tx: Tx,
-    f: DossierFields,
-    p: dict[str, Any] | None,
-    received: str | None,
-    pauses: list[list[str | None]] | None = None,
-):
-    """(limit_days, limit_hours): an explicit due date wins (converted to working hours
-    from receipt, minus closed supplement pauses, so a later pause still moves it), then
-    the sender's limit, then the procedure's."""
-    if f.due_at is not None and received is not None:
-        start = when(received)
-        assert start is not None
-        if f.due_at <= start:
-            raise BadRequest(
-                t("dossier.error.due_before_received", "vi"), code="bad_due", field="due_at"
-            )
-        cal = dsettings.calendar(tx.cfg)
-        seconds = cal.working_seconds_between(start, f.due_at)
-        for a, b in pauses or []:
-            lo, hi = when(a), when(b)
-            if lo is not None and hi is not None and start <= lo < hi <= f.due_at:
-                seconds -= cal.working_seconds_between(lo, hi)
-        return 0.0, round(max(seconds, 0.0) / 3600, 4)
-    if f.limit_days is not None or f.limit_hours is not None:
-        return f.limit_days, f.limit_hours
-    if p is not None:
-        return p["limit_days"], p["limit_hours"]
-    return None, None
-
-
-def _check_agency(tx: Tx, code: str, department: str) -> None:
-    """A one-stop code's agency prefix must be the dossier's department's: a code from an
-    agency registered to another department is theirs (403), and a department that
-    registered its agencies writes only codes with one of them.  Codes in other formats,
-    and departments with no agency registered, are not checked (older keys keep working
-    but still cannot take a registered agency's codes)."""
-    agency = agency_of(code)
-    if agency is None:
-        return
-    owner = tx.agency_owner(agency)
-    if owner is not None and owner != department:
-        raise Forbidden(
-            t(
-                "dossier.error.other_agency",
-                "vi",
-                code=code,
-                agency=agency,
-                owner=owner,
-                department=department,
-            ),
-            code="other_agency",
-        )
-    own = tx.agencies(department)
-    if owner is None and own:
-        raise Forbidden(
-            t(
-                "dossier.error.foreign_agency",
-                "vi",
-                code=code,
-                agency=agency,
-                department=department,
-                own=", ".join(own),
-            ),
-            code="other_agency",
-        )
-
-
 # --- create / update (sync) ------------------------------------------------------------
 def _create(tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: str | None):
     ev = dated(ev, tx.now, tx.cfg.tz, day_end(tx.cfg))
-    p, dep = _procedure(tx, f, f.department, scope)
-    _check_agency(tx, code, dep)
+    p, dep = procedure_for(tx, f, f.department, scope)
+    check_agency(tx, code, dep)
     target = ev.status if ev and ev.status else S.RECEIVED
     if ev is not None and ev.kind == "delay":
         raise Conflict(t("dossier.error.delay_new", "vi"), code="delay_not_allowed")
@@ -255,7 +139,7 @@ def _create(tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: s
     first_at = received if start == S.RECEIVED and received else at
     if ev is not None:
         _require_details(target, ev)
-    days, hours = _limits(tx, f, p, received)
+    days, hours = limits_for(tx, f, p, received)
     row = {
         "limit_cutoff": None if f.due_at is not None else p.get("cutoff"),
         "procedure": p["code"],
@@ -332,7 +216,7 @@ def _update_fields(
     if f.department is not None and f.department != d["department"]:
         raise Conflict(t("dossier.error.department_change", "vi"), code="department_change")
     if f.procedure is not None and f.procedure != d["procedure"]:
-        p, _ = _procedure(tx, f, d["department"], scope)
+        p, _ = procedure_for(tx, f, d["department"], scope)
         upd["procedure"] = p["code"]
         upd["limit_days"], upd["limit_hours"] = p["limit_days"], p["limit_hours"]
         upd["limit_cutoff"] = p.get("cutoff")
@@ -347,7 +231,7 @@ def _update_fields(
     new_due = f.due_at is not None and iso(f.due_at) != d["due_at"]
     if new_due or f.limit_days is not None or f.limit_hours is not None:
         given = f if new_due else DossierFields(limit_days=f.limit_days, limit_hours=f.limit_hours)
-        days, hours = _limits(
+        days, hours = limits_for(
             tx, given, None, upd.get("received_at", d["received_at"]), d["pauses"]
         )
         if (days, hours) != (d["limit_days"], d["limit_hours"]):
