@@ -228,6 +228,7 @@ def bench_config(
     raw["connections"] = {
         "per_address": LOOPBACK_SHARE,
         "anonymous_sockets_per_address": LOOPBACK_SHARE,
+        "new_sockets_per_s": LOOPBACK_SHARE,
         "max_connections": LOOPBACK_SHARE,
     }
     raw.update(extra or {})

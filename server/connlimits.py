@@ -16,6 +16,9 @@ anonymous Socket.IO connections to /track, once stopped /health for 45 s.  The l
   the request on — a proxy enforces its own header deadline before it forwards);
 - `anonymous_sockets_per_address`: Socket.IO sessions one address may hold that no
   device or staff token vouches for (ticket tracking on /track, or no namespace yet);
+- `new_sockets_per_s`: Socket.IO sessions one address may open per second (a burst of
+  as many, then that rate): each costs the loop a few milliseconds, so a flood of them
+  would queue kiosks' requests behind it;
 - `max_connections`: the worker's connections in all (file descriptors are raised to
   match at start, or this is lowered to what the system allows, with a log line).
 
@@ -49,6 +52,7 @@ class ConnectionLimits:
     max_header_fields: int = 100
     per_address: int = 128
     anonymous_sockets_per_address: int = 64
+    new_sockets_per_s: float = 20.0
     max_connections: int = 10_000
     #: From `security.trusted_proxies`: whose X-Forwarded-For names the client.
     trusted_proxies: int = 0
@@ -63,6 +67,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "max_header_fields": (8, 500),
     "per_address": (2, 100_000),
     "anonymous_sockets_per_address": (1, 100_000),
+    "new_sockets_per_s": (1, 100_000),
     "max_connections": (64, 1_000_000),
 }
 

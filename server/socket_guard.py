@@ -11,6 +11,10 @@ caps two things:
 - sessions *tracking*: connected to /track, the one namespace that needs no token.  One
   over the cap is refused by /track (a `connect_error` the page reports and retries).
 
+And each address opens at most `connections.new_sockets_per_s` sessions a second (a
+token bucket holding as many): a session's handshake and namespace connect cost the
+loop milliseconds, so a burst of a hundred from one address queued kiosks behind it.
+
 A session that connects to a namespace with a device or staff token (`vouch`, called by
 `sockets._Base.remember`) counts no more, so a board or a kiosk is never refused because
 phones at its address follow tickets.  The default namespace "/" is not served at all
@@ -19,6 +23,7 @@ phones at its address follow tickets.  The default namespace "/" is not served a
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from .connlimits import AddressCounter, ConnectionLimits, client_address
@@ -49,6 +54,9 @@ class AnonymousSockets:
         self.counters = {PENDING: AddressCounter(cap), TRACKING: AddressCounter(cap)}
         #: Engine.IO sid → (the address it counts against, PENDING or TRACKING).
         self.sessions: dict[str, tuple[str, str]] = {}
+        self.rate = limits.new_sockets_per_s
+        #: address → (tokens, when counted): new sessions it may still open now.
+        self._buckets: dict[str, tuple[float, float]] = {}
         eio = sio.eio
         self._connect = eio.handlers["connect"]
         self._disconnect = eio.handlers["disconnect"]
@@ -59,8 +67,30 @@ class AnonymousSockets:
         """Whether the new session this request asks for would be refused."""
         if "sid=" in environ.get("QUERY_STRING", ""):
             return False  # an existing session's request (polling, or its upgrade)
+        key = client_address(environ, self.trusted_proxies)
         pending = self.counters[PENDING]
-        return pending.held[client_address(environ, self.trusted_proxies)] >= pending.cap
+        return pending.held[key] >= pending.cap or self._tokens(key, time.monotonic()) < 1
+
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, at = self._buckets.get(key, (self.rate, now))
+        return min(self.rate, tokens + (now - at) * self.rate)
+
+    def _take(self, key: str) -> bool:
+        """One new session for `key`, if its bucket holds one."""
+        now = time.monotonic()
+        tokens = self._tokens(key, now)
+        if len(self._buckets) > 10_000:  # forget the addresses whose buckets are full
+            full = self.rate
+            self._buckets = {
+                k: v
+                for k, v in self._buckets.items()
+                if min(full, v[0] + (now - v[1]) * full) < full
+            }
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return False
+        self._buckets[key] = (tokens - 1, now)
+        return True
 
     def _enter(self, key: str, state: str) -> bool:
         counter = self.counters[state]
@@ -78,6 +108,15 @@ class AnonymousSockets:
 
     def _on_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         key = client_address(environ, self.trusted_proxies)
+        if not self._take(key):
+            if self.counters[PENDING].first_refusal(key):
+                log.warning(
+                    "%s opens more than %g Socket.IO sessions a second "
+                    "(connections.new_sockets_per_s): refusing more",
+                    key,
+                    self.rate,
+                )
+            return refusal()
         if not self._enter(key, PENDING):
             return refusal()
         self.sessions[eio_sid] = (key, PENDING)

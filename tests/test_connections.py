@@ -33,6 +33,7 @@ LIMITS = {
     "idle_timeout_s": 2,
     "per_address": 50,
     "anonymous_sockets_per_address": 5,
+    "new_sockets_per_s": 1000,  # the rate has its own test (its own server)
     "max_connections": 1000,
 }
 ATTACKER = "127.0.0.2"  # another loopback address: the caps are per address
@@ -190,6 +191,26 @@ def test_sessions_that_join_no_namespace_are_capped_too(served) -> None:
         answer = _read_all(s)
     assert answer.startswith(b"HTTP/1.1 429")
     assert b"too_many_anonymous_sockets" in answer
+
+
+def test_an_address_opens_only_so_many_sessions_a_second() -> None:
+    """A burst of handshakes from one address, each leaving at once (so the caps on held
+    sessions never bite): past `new_sockets_per_s` the next ones are refused."""
+    extra = {"connections": {**LIMITS, "anonymous_sockets_per_address": 50, "new_sockets_per_s": 2}}
+    with _serving(extra) as srv:
+        statuses = []
+        for _ in range(10):
+            conn = http.client.HTTPConnection(_server.HOST, srv.port, timeout=WAIT_S)
+            conn.request("GET", "/socket.io/?EIO=4&transport=polling")
+            answer = conn.getresponse()
+            body = answer.read()
+            statuses.append(answer.status)
+            if answer.status == 401:
+                assert json.loads(body)["error"]["code"] == "too_many_anonymous_sockets"
+            conn.close()
+        assert statuses[:2] == [200, 200]  # the bucket holds two
+        assert 401 in statuses[2:]  # then at most two a second
+        assert _health(srv) == 200
 
 
 def _connect_when_free(port: int) -> socketio.SimpleClient:
