@@ -336,6 +336,10 @@ class Server(PyWSGIServer):
     address is only known from the headers: the handler counts it then."""
 
     counts_at_accept = True
+    #: Connections accepted per turn of the loop (gevent's default is 100): between two
+    #: turns, requests on open connections run, so a burst of connections (most of them
+    #: refused) does not hold kiosks' requests for its whole length.
+    max_accept = 8
 
     def do_handle(self, sock: Any, address: Any) -> None:
         handler: type[QuietWebSocketHandler] = self.handler_class
