@@ -149,7 +149,10 @@ def call_state(call: dict[str, Any]) -> CallState:
         return CallState(status)
     if status == TicketStatus.WAITING:
         return CallState.TRANSFERRED  # sent back to a queue
-    return CallState(status)
+    try:
+        return CallState(status)
+    except ValueError:  # a status boards do not know: the call's own word, "called"
+        return CallState.CALLED
 
 
 def call_payload(

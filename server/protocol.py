@@ -201,7 +201,8 @@ EV_PRINTED = "printed"
 EV_HEARTBEAT = "heartbeat"
 #: /display (display devices only) after each announcement, and when a web board finds
 #: its browser blocks sound: {"status": SoundStatus, "detail": str (≤ 200 chars),
-#:  "announcement": "call-<seq>" | "test-<id>" | "probe"}.  Stored on the device; the
+#:  "announcement": "call-<seq>" | "test-<id>" | "probe" (web: a silent try at connect) |
+#:  "startup" (pygame: no audio device, at each connection)}.  Stored on the device; the
 #: supervisor's device list shows it.
 EV_SOUND_STATUS = "sound_status"
 
