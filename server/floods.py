@@ -27,6 +27,8 @@ MAX_WINDOW = timedelta(hours=24)
 #: answer says when more remain, and the supervisor repeats the action.
 MAX_TICKETS = 5000
 MAX_REASON = 500
+#: The years a window may name (like reports' periods).
+MIN_YEAR, MAX_YEAR = 2000, 2999
 AUDIT_ACTION = "tickets_cancelled_flood"
 
 
@@ -41,12 +43,16 @@ def _when(value: Any, name: str) -> datetime:
     if not isinstance(value, str) or len(value) > 40:
         raise BadRequest(f"'{name}' phải là thời điểm ISO-8601 có múi giờ.", code="bad_window")
     try:
-        return parse_iso(value)
+        at = parse_iso(value)
     except ValueError:
         raise BadRequest(
             f"'{name}' phải là thời điểm ISO-8601 có múi giờ, ví dụ 2026-11-25T09:00:00+07:00.",
             code="bad_window",
         ) from None
+    # Years 1 and 9999 have no neighbour: moved to UTC or the center's zone they overflow.
+    if not MIN_YEAR <= at.year <= MAX_YEAR:
+        raise BadRequest(f"'{name}' phải trong các năm {MIN_YEAR}–{MAX_YEAR}.", code="bad_window")
+    return at
 
 
 def _reason(value: Any) -> str:

@@ -73,6 +73,10 @@ def test_staff_actions_at_counters_are_in_the_log(app, client, actors, ctx, issu
     assert _rows(text(page.get("/supervisor/audit?date=2026-11-24")))[0].startswith(
         "Không có mục nào"
     )
+    # a day at the calendar's ends (its bounds overflow in UTC) is no day, not a 500
+    for day in ("0001-01-01", "9999-12-31"):
+        odd = page.get(f"/supervisor/audit?date={day}")
+        assert odd.status_code == 200 and f"Ngày “{day}” không hợp lệ" in text(odd)
     filters = text(page.get("/supervisor/audit"))
     assert '<option value="queue.call"' in filters and ">Gọi số</option>" in filters
 

@@ -57,6 +57,19 @@ def test_ancient_and_far_times_are_refused_everywhere(client, keys):
     assert ok.get_json()["dossier"]["due_at"].startswith("2035-06-29T10:00")
 
 
+def test_a_time_whose_local_date_overflows_is_refused_not_a_500(client, keys):
+    """9999-12-31T23:00-07:00 is year 10000 in the center's zone, 0001-01-01T00:00+14:00
+    year 0 in it: each is out of range like any far date (was an OverflowError, HTTP 500)."""
+    h = Keys.h(keys.stp)
+    late = client.put(URL, json={**BODY, "status_at": "9999-12-31T23:00:00-07:00"}, headers=h)
+    assert "31/12/9999" in _refused(late, "status_at")
+    early = client.put(URL, json={**BODY, "due_at": "0001-01-01T00:00:00+14:00"}, headers=h)
+    assert "01/01/0001" in _refused(early, "due_at")
+    assert client.put(URL, json=BODY, headers=h).status_code == 201
+    event = {"status": "in_progress", "at": "9999-12-31T23:59:00-12:00"}
+    _refused(client.post(URL + "/events", json=event, headers=h), "at")
+
+
 def test_an_import_row_with_a_year_9999_date_is_rejected_with_the_same_words(catalog, tmp_path):
     f = tmp_path / "ho-so.csv"
     f.write_text(

@@ -49,6 +49,13 @@ def test_cancel_a_kiosks_flood_in_one_action(client, actors, ctx, clock):
     too_long = {**body, "since": iso(clock.now() - timedelta(hours=25))}
     assert client.post(url, json=too_long, headers=boss).get_json()["error"]["code"] == "bad_window"
     assert client.post(url, json={**body, "since": "hôm qua"}, headers=boss).status_code == 400
+    # windows at the calendar's ends overflow in UTC or the center's zone: a 400, not a 500
+    for since, until in (
+        ("0001-01-01T00:00:00+07:00", "0001-01-01T01:00:00+07:00"),
+        ("9999-12-31T20:00:00-07:00", "9999-12-31T21:00:00-07:00"),
+    ):
+        ends = client.post(url, json={**body, "since": since, "until": until}, headers=boss)
+        assert ends.status_code == 400 and ends.get_json()["error"]["code"] == "bad_window"
     assert (
         client.post("/api/v1/devices/9999/cancel-waiting", json=body, headers=boss).status_code
         == 404

@@ -57,7 +57,10 @@ def dmy(d: date) -> str:
 def in_window(at: datetime, tz: ZoneInfo, field: str) -> datetime:
     """``at`` itself, or a 400 naming the field when its date is outside ``date_window``."""
     first, last = date_window()
-    local = at.astimezone(tz).date() if at.tzinfo is not None else at.date()
+    try:
+        local = at.astimezone(tz).date() if at.tzinfo is not None else at.date()
+    except OverflowError:  # 9999-12-31T23:00-07:00 is in year 10000 here: out of range
+        local = at.date()
     if not first <= local <= last:
         raise _bad(
             field,

@@ -16,6 +16,7 @@ from ..app import ctx
 from ..auth import SUPERVISOR_ROLES
 from ..clock import iso
 from ..i18n import bundle
+from ..reports.period import MAX_YEAR, MIN_YEAR
 from ..store import audit_log as log_store
 from ..store import catalog
 from .staffkit import blueprint, page, render
@@ -48,9 +49,11 @@ def _day(raw: str | None) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         return None
+    # a day whose bounds overflow in UTC (year 1, year 9999) is no day a log holds
+    return day if MIN_YEAR <= day.year <= MAX_YEAR else None
 
 
 @bp.get("/supervisor/audit")
