@@ -7,7 +7,7 @@ import pytest
 
 from server import accounts, public_url, settings
 from server.app import create_app
-from server.protocol import NS_DISPLAY
+from server.protocol import NS_DISPLAY, NS_KIOSK
 from server.store import accounts as account_store
 from tests.staff_fixtures import fast_hashes, form, login, signed_in, text
 
@@ -277,3 +277,21 @@ def test_admin_pages_are_for_admins_only(app, actors):
     boss, _ = signed_in(app, "boss")
     assert boss.get("/admin/users").status_code == 403
     assert "không có quyền" in text(boss.get("/admin"))
+
+
+def test_devices_page_says_a_kiosk_printer_state_in_vietnamese(admin, app, actors, socketio):
+    # the kiosk agent reports its printer as a code ("online", "paper_out"); the admin's
+    # device list showed the code itself ("online") where everything else is Vietnamese
+    c, _ = admin
+    agent = socketio.test_client(
+        app, namespace=NS_KIOSK, auth={"token": actors.kiosk, "agent": True}
+    )
+    assert agent.emit("heartbeat", {"printer": "online"}, namespace=NS_KIOSK, callback=True)
+    row = text(c.get("/admin/devices")).split('data-device="kiosk-1"')[1].split("</tr>")[0]
+    assert "Máy in sẵn sàng" in row and "online" not in row
+    agent.emit("heartbeat", {"printer": "paper_out", "detail": ""}, namespace=NS_KIOSK)
+    row = text(c.get("/admin/devices")).split('data-device="kiosk-1"')[1].split("</tr>")[0]
+    assert "Máy in hết giấy" in row and "paper_out" not in row
+    board = text(c.get("/admin/devices")).split('data-device="board-all"')[1].split("</tr>")[0]
+    assert "Đang dùng" in board
+    agent.disconnect(namespace=NS_KIOSK)

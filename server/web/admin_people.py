@@ -16,6 +16,8 @@ from .. import administration, logins
 from ..accounts import Identity
 from ..app import ctx
 from ..errors import MotcuaError
+from ..i18n import t
+from ..protocol import PrinterState
 from ..public_url import public_base
 from ..store import accounts as account_store
 from ..store import catalog
@@ -156,10 +158,18 @@ def user_active(who: Identity, username: str):
 
 
 # --- devices --------------------------------------------------------------------------------------
+def _state_text(d: dict[str, Any]) -> str:
+    """What the status column says: a kiosk's last printer report in words (the stored
+    value is the agent's code, "online", "paper_out" …), any other device in use."""
+    if d["kind"] == "kiosk" and d["status"] in set(PrinterState):
+        return t(f"staff.device.printer.{d['status']}")
+    return t("staff.device.in_use")
+
+
 def _devices_page(status: int = 200, **extra: Any):
     c = ctx()
     with c.db.read() as conn:
-        devices = account_store.devices(conn)
+        devices = [{**d, "state_text": _state_text(d)} for d in account_store.devices(conn)]
         counters = catalog.counters(conn)
     zones = sorted({x["zone"] for x in counters})
     resp = make_response(
