@@ -52,6 +52,27 @@ def _top_bar_fits(page) -> None:
     assert brand["scroll"] <= brand["client"], brand  # nothing hidden behind an ellipsis
     bar = page.eval_on_selector(".topbar", "e => [e.scrollWidth, e.clientWidth]")
     assert bar[0] <= bar[1]  # nothing pushed off the right edge
+    who = page.eval_on_selector(
+        ".topbar .me .who", "e => ({scroll: e.scrollWidth, client: e.clientWidth})"
+    )
+    assert who["scroll"] <= who["client"], who  # the signed-in name and role whole
+
+
+def test_top_bar_keeps_a_full_name_and_role_whole_at_1366(live_server, page):
+    # the demo's supervisor read "Trần Thị Minh Hương · Giám s…" at 1366×768
+    from server import accounts
+
+    ctx = live_server.ctx
+    accounts.add_user(
+        ctx.db, "giamsat", "supervisor", "password123", ctx.now(), full_name="Trần Thị Minh Hương"
+    )
+    url = live_server.url
+    _sign_in(page, url, "giamsat")
+    page.wait_for_url(f"{url}/**")
+    for path in ("/supervisor", "/supervisor/audit"):
+        page.goto(url + path)
+        expect(page.locator(".topbar .me .who")).to_contain_text("Trần Thị Minh Hương · Giám sát")
+        _top_bar_fits(page)
 
 
 def test_hall_page_alerts_cancels_a_flood_and_separates_state_from_action(live_server, page, cfg):
