@@ -99,3 +99,15 @@ def test_the_watch_answers_for_dossiers_stored_with_ancient_dates(catalog, clock
     # Two thousand years of working days, counted without walking them.
     assert 500_000 < items["OLD-1"]["idle_working_days"] < 560_000
     assert dossier(catalog, "OLD-1")["status_at"].startswith("0001-")
+
+
+def test_an_export_from_year_1_or_to_year_9999_is_a_400(client, keys):
+    """The export's from/to days at the calendar's ends overflowed moving to UTC (500)."""
+    for query in ("from=0001-01-01", "to=9999-12-31", "from=0001-01-01&to=9999-12-31"):
+        r = client.get(f"/api/v1/dossiers/export?{query}", headers=Keys.h(keys.stp))
+        assert r.status_code == 400, (query, r.status_code)
+        assert r.get_json()["error"]["code"] == "bad_query"
+    ok = client.get(
+        "/api/v1/dossiers/export?from=2026-01-01&to=2026-12-31", headers=Keys.h(keys.stp)
+    )
+    assert ok.status_code == 200

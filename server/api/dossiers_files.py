@@ -20,6 +20,7 @@ from ..dossiers.importer import POLICIES
 from ..dossiers.jobs import safe_name
 from ..errors import BadRequest, NotFound
 from ..notify import worker as notify_worker
+from ..reports.period import MAX_YEAR, MIN_YEAR
 from . import api
 from .common import SUPERVISOR_ROLES, current_identity, requires
 
@@ -115,9 +116,14 @@ def _date_arg(name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise BadRequest(f"{name}: ngày dạng YYYY-MM-DD.", code="bad_query", field=name) from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:  # year 1 or 9999 overflow once moved to UTC
+        raise BadRequest(
+            f"{name}: ngày trong các năm {MIN_YEAR}–{MAX_YEAR}.", code="bad_query", field=name
+        )
+    return day
 
 
 @api.get("/dossiers/export")
