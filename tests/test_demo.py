@@ -93,6 +93,10 @@ def test_demo_staff_have_full_names_and_counter_1_has_a_screen(ctx) -> None:
         + screen.token
     ) in banner
     assert "motcua device add screen-N --kind display --counter N" in banner
+    # each demo role has a page it may open (a supervisor sent to /admin got a 403)
+    assert "Supervisor (giám sát): http://192.168.1.10:5000/supervisor " in banner
+    assert "reports (báo cáo): http://192.168.1.10:5000/reports" in banner
+    assert "Admin (quản trị):      http://192.168.1.10:5000/admin\n" in banner
     assert "Chế độ trình diễn" in banner and "07:00–11:30, 13:30–17:00" in banner
 
 
