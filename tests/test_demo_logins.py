@@ -21,7 +21,7 @@ __all__ = ["fast_hashes"]
 def served(monkeypatch):
     """Record the servers started instead of starting them."""
     started: list[tuple] = []
-    monkeypatch.setattr(cli_mod, "_serve", lambda *args, **kw: started.append(args))
+    monkeypatch.setattr(cli_mod, "serve_app", lambda *args, **kw: started.append(args))
     return started
 
 
