@@ -249,9 +249,10 @@ PATHS: dict[str, Any] = {
     },
     "/dossiers/export": {
         "get": _dossier_op(
-            "Export dossiers in the import format (CSV or XLSX)",
+            "Export dossiers in the import format (CSV or XLSX); one is built at a time "
+            "(429 export_busy meanwhile)",
             {"200": {"description": "CSV (UTF-8 with BOM) or XLSX"}},
-            (400, 401, 403),
+            (400, 401, 403, 429),
             params=_query("format", "from", "to", "department"),
         )
     },
