@@ -184,22 +184,26 @@ def identify(db: Database, token: str) -> Identity | None:
     with db.connection() as conn:
         d = accounts.device_by_token(conn, h)
         if d is not None:
-            return Identity(
-                "device",
-                d["id"],
-                d["name"],
-                device_kind=d["kind"],
-                zone=d["zone"],
-                counter=d["counter"],
-                via="token",
-                credential=h,
-            )
+            return device_identity(d, via="token", credential=h)
         u = accounts.user_by_token(conn, h)
         if u is None:
             from .dossiers.apikeys import key_identity
 
             return key_identity(conn, h)
     return user_identity(u, via="token", credential=h)
+
+
+def device_identity(d: dict[str, Any], *, via: str, credential: str) -> Identity:
+    return Identity(
+        "device",
+        d["id"],
+        d["name"],
+        device_kind=d["kind"],
+        zone=d["zone"],
+        counter=d["counter"],
+        via=via,
+        credential=credential,
+    )
 
 
 def user_identity(u: dict[str, Any], *, via: str = "", credential: str = "") -> Identity:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from flask import g, request, session
 
 from . import logins
-from .accounts import Identity, identify, user_identity
+from .accounts import Identity, device_identity, identify, user_identity
 from .app import ctx
 from .errors import Forbidden, Unauthorized
 from .store import accounts as account_store
@@ -32,16 +32,7 @@ def session_device() -> Identity | None:
         d = account_store.device(conn, device_id)
     if d is None or d["revoked_at"] or d["token_hash"][-16:] != session.get("device_fp"):
         return None
-    return Identity(
-        "device",
-        d["id"],
-        d["name"],
-        device_kind=d["kind"],
-        zone=d["zone"],
-        counter=d["counter"],
-        via="paired",
-        credential=d["token_hash"][-16:],
-    )
+    return device_identity(d, via="paired", credential=d["token_hash"][-16:])
 
 
 def session_user() -> Identity | None:
