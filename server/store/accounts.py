@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def _user(row: sqlite3.Row | None) -> dict[str, Any] | None:
+def user_row(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    """A user row as a dict: `counters` decoded from JSON, `active` a bool."""
     if row is None:
         return None
     d = dict(row)
@@ -34,15 +35,15 @@ def update_user(conn: sqlite3.Connection, user_id: int, **fields: Any) -> None:
 
 
 def user_by_name(conn: sqlite3.Connection, username: str) -> dict[str, Any] | None:
-    return _user(conn.execute("SELECT * FROM user WHERE username = ?", (username,)).fetchone())
+    return user_row(conn.execute("SELECT * FROM user WHERE username = ?", (username,)).fetchone())
 
 
 def user(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
-    return _user(conn.execute("SELECT * FROM user WHERE id = ?", (user_id,)).fetchone())
+    return user_row(conn.execute("SELECT * FROM user WHERE id = ?", (user_id,)).fetchone())
 
 
 def users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [u for r in conn.execute("SELECT * FROM user ORDER BY username") if (u := _user(r))]
+    return [u for r in conn.execute("SELECT * FROM user ORDER BY username") if (u := user_row(r))]
 
 
 def insert_user_token(conn: sqlite3.Connection, user_id: int, token_hash: str, at: str) -> int:
@@ -59,7 +60,7 @@ def user_by_token(conn: sqlite3.Connection, token_hash: str) -> dict[str, Any] |
            WHERE user_token.token_hash = ? AND user_token.revoked_at IS NULL AND user.active = 1""",
         (token_hash,),
     ).fetchone()
-    return _user(row)
+    return user_row(row)
 
 
 def revoke_user_tokens(conn: sqlite3.Connection, user_id: int, at: str) -> int:
@@ -74,7 +75,7 @@ def users_by_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict
     rows = conn.execute(
         "SELECT * FROM user WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
     )
-    return {u["id"]: u for r in rows if (u := _user(r))}
+    return {u["id"]: u for r in rows if (u := user_row(r))}
 
 
 def live_token_hashes(conn: sqlite3.Connection, token_hashes: Sequence[str]) -> set[str]:

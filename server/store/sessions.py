@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlite_utils import Database as Utils
 
+from .accounts import user_row
+
 #: The throttle row of an address itself (no user name contains "*").
 ANY_ACCOUNT = "*"
 
@@ -71,12 +73,7 @@ def live_session(conn: sqlite3.Connection, id_hash: str, since: str) -> dict[str
              AND staff_session.created_at > ?""",
         (id_hash, since),
     ).fetchone()
-    if row is None:
-        return None
-    d = dict(row)
-    d["counters"] = json.loads(d["counters"])
-    d["active"] = bool(d["active"])
-    return d
+    return user_row(row)
 
 
 def live_session_hashes(
