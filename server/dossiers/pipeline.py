@@ -256,8 +256,7 @@ class Runner:
         """Every staged row applied in the scratch copy (rolled back); the refused seqs."""
         skip: set[int] = set()
         now = parse_iso(job["now"])
-        conn.execute("BEGIN")
-        try:
+        with store.rolled_back(conn):
             tx = Tx(conn, self.cfg, now, job["actor"], "import", notify=job["notify"])
             after = 0
             while rows := store.staged(conn, after, STAGE_CHUNK):
@@ -269,8 +268,6 @@ class Runner:
                     after = seq
                 self._progress({"processed": after})
             report.notifications = len(tx.queued)
-        finally:
-            conn.execute("ROLLBACK")
         return skip
 
     # --- 3: apply to the live database in short, journaled batches --------------------

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +178,16 @@ _BY_CODE = {
 #: procedures, settings, templates …); bigger ones (tickets, calls, audit) only as schema:
 #: an import never reads them.
 SMALL_TABLE = 20_000
+
+
+@contextmanager
+def rolled_back(scratch: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction on the staging file that is always rolled back (a trial run)."""
+    scratch.execute("BEGIN")
+    try:
+        yield scratch
+    finally:
+        scratch.execute("ROLLBACK")
 
 
 def build_scratch(live: Database, scratch: sqlite3.Connection) -> None:
