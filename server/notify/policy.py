@@ -108,7 +108,8 @@ def _windows(now: datetime, tz: ZoneInfo) -> tuple[str, str]:
 
 
 class SmsLimit(RateLimited):
-    """A sender or a number has had its share of SMS (HTTP 429)."""
+    """A sender or a number has had its share of SMS.  Never raised at a caller: its
+    message is the reason a held SMS is stored failed with (listed in `sms_held`)."""
 
     code = "sms_limit"
 
