@@ -356,8 +356,15 @@ def create_device(db: Database, form: Form, now: datetime) -> tuple[dict[str, An
         raise bad("zone", "Khu vực chỉ dành cho bảng hiển thị (chữ, số, - _), ví dụ A.")
     counter = integer(form, "counter", "quầy", 1, 9999, required=kind == DeviceKind.COUNTER)
     if counter is not None:
-        if kind != DeviceKind.COUNTER:
-            raise bad("counter", "Chỉ thiết bị đánh giá gắn với một quầy.")
+        # a rating pad belongs to a counter; a board with a counter is that counter's
+        # screen (as `motcua device add NAME --kind display --counter N` makes it)
+        if kind not in (DeviceKind.COUNTER, DeviceKind.DISPLAY):
+            raise bad("counter", "Chỉ thiết bị đánh giá và màn hình quầy gắn với một quầy.")
+        if zone is not None:
+            raise bad(
+                "counter",
+                "Chọn khu vực (bảng hiển thị của sảnh) hoặc quầy (màn hình quầy), không cả hai.",
+            )
         with db.connection() as conn:
             if catalog.counter(conn, counter) is None:
                 raise bad("counter", f"Không có quầy số {counter}.")

@@ -295,3 +295,23 @@ def test_devices_page_says_a_kiosk_printer_state_in_vietnamese(admin, app, actor
     board = text(c.get("/admin/devices")).split('data-device="board-all"')[1].split("</tr>")[0]
     assert "Đang dùng" in board
     agent.disconnect(namespace=NS_KIOSK)
+
+
+def test_devices_page_adds_a_counter_screen(admin, app, client):
+    # the banner and the CLI make a counter's screen with `--kind display --counter N`;
+    # the admin page refused the same ("Chỉ thiết bị đánh giá gắn với một quầy")
+    c, csrf = admin
+    assert "màn hình quầy" in text(c.get("/admin/devices"))
+    r = form(c, "/admin/devices", csrf, name="screen-2", kind="display", counter="2")
+    assert r.status_code == 201
+    token = text(r).split('id="device-token" class="token">')[1].split("<")[0]
+    row = text(c.get("/admin/devices")).split('data-device="screen-2"')[1].split("</tr>")[0]
+    assert "Bảng hiển thị" in row and "quầy 2" in row
+    screen = app.test_client()
+    assert screen.get(f"/board/pair?token={token}").status_code in (302, 303)
+    r = screen.get("/board")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/board/counter/2")
+    r = form(c, "/admin/devices", csrf, name="screen-x", kind="display", zone="A", counter="2")
+    assert r.status_code == 400 and "không cả hai" in text(r)
+    r = form(c, "/admin/devices", csrf, name="kiosk-q", kind="kiosk", counter="2")
+    assert r.status_code == 400 and "màn hình quầy gắn với một quầy" in text(r)
