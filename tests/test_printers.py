@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -208,13 +207,13 @@ def test_tcp_printer_that_never_answers_status_is_asked_only_once(
     printer = open_printer(f"tcp:127.0.0.1:{silent.port}")
 
     assert printer.status() == "online"  # reachable, paper unknown
-    start = time.perf_counter()
     printer.print_job("job-1", ticket_bytes("1012"))
     printer.print_job("job-2", ticket_bytes("1013"))
-    assert time.perf_counter() - start < 0.2  # no status timeout before each ticket
     printer.close()
 
     received = silent.finish()
+    # Asked once: no status query (and its timeout) before each ticket.  Counted, not
+    # timed — a timed assertion measured the shared machine's load (0.36 s once in CI).
     assert received.count(PAPER_QUERY) == 1
     assert received.endswith(ticket_bytes("1012") + ticket_bytes("1013"))
 
