@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import holidays as holidays_pkg
 
+from server.per_config import PerConfig
+
 if TYPE_CHECKING:
     from server.config import Config
 
@@ -140,20 +142,10 @@ def weekday_count(first: date, last: date, weekdays: frozenset[int]) -> int:
     return weeks * len(weekdays) + sum((start + i) % 7 in weekdays for i in range(rest))
 
 
-_lock = threading.Lock()
-_cache: dict[int, tuple[Config, DayRules]] = {}
+_rules: PerConfig[DayRules] = PerConfig(DayRules.from_config)
 
 
 def for_config(cfg: Config) -> DayRules:
     """The day rules of a configuration (the effective one: admin-saved days included),
-    built once per Config object; keyed by identity, kept alive by the entry."""
-    with _lock:
-        hit = _cache.get(id(cfg))
-        if hit is not None and hit[0] is cfg:
-            return hit[1]
-    rules = DayRules.from_config(cfg)
-    with _lock:
-        if len(_cache) > 64:
-            _cache.clear()
-        _cache[id(cfg)] = (cfg, rules)
-    return rules
+    built once per Config object."""
+    return _rules(cfg)

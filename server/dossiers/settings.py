@@ -19,13 +19,13 @@ the center's working calendar built once per configuration.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from server.config import Config, ConfigError, shown
 from server.dossiers.calendar import CalendarError, WorkCalendar
 from server.dossiers.sheets import MIB, Limits
+from server.per_config import PerConfig
 
 
 @dataclass(frozen=True)
@@ -113,34 +113,22 @@ def _imports(section: Any) -> tuple[Limits, str]:
     )
 
 
-_lock = threading.Lock()
-_cache: dict[int, tuple[Config, DossierSettings, WorkCalendar]] = {}
-
-
-def _entry(cfg: Config) -> tuple[Config, DossierSettings, WorkCalendar]:
-    """Config is frozen but holds a dict (unhashable), so entries are keyed by identity
-    and keep the Config alive, which makes the id stable for the cache's lifetime."""
-    with _lock:
-        hit = _cache.get(id(cfg))
-        if hit is not None and hit[0] is cfg:
-            return hit
+def _build(cfg: Config) -> tuple[DossierSettings, WorkCalendar]:
     try:
         calendar = WorkCalendar.from_config(
             cfg, use_vn_holidays=getattr(cfg, "use_vn_holidays", True)
         )
     except CalendarError as exc:
         raise ConfigError(f"opening_hours: {exc}") from None
-    entry = (cfg, parse_settings(cfg), calendar)
-    with _lock:
-        if len(_cache) > 64:
-            _cache.clear()
-        _cache[id(cfg)] = entry
-    return entry
+    return parse_settings(cfg), calendar
+
+
+_entry: PerConfig[tuple[DossierSettings, WorkCalendar]] = PerConfig(_build)
 
 
 def settings(cfg: Config) -> DossierSettings:
-    return _entry(cfg)[1]
+    return _entry(cfg)[0]
 
 
 def calendar(cfg: Config) -> WorkCalendar:
-    return _entry(cfg)[2]
+    return _entry(cfg)[1]

@@ -33,13 +33,13 @@ stable across retries so a gateway can drop a duplicate) and {kind}.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 from string import Formatter
 from typing import Any
 
 from server.config import Config, ConfigError, shown
 from server.dossiers.notices import NoticeError, check_templates
+from server.per_config import PerConfig
 
 PLACEHOLDERS = frozenset({"phone", "text", "id", "kind"})
 _KNOWN = {
@@ -253,19 +253,9 @@ def parse_sms(cfg: Config) -> SmsSettings:
     )
 
 
-_lock = threading.Lock()
-_cache: dict[int, tuple[Config, SmsSettings]] = {}
+_parsed: PerConfig[SmsSettings] = PerConfig(parse_sms)
 
 
 def sms_settings(cfg: Config) -> SmsSettings:
-    """Parsed once per Config object (keyed by identity; the entry keeps it alive)."""
-    with _lock:
-        hit = _cache.get(id(cfg))
-        if hit is not None and hit[0] is cfg:
-            return hit[1]
-    parsed = parse_sms(cfg)
-    with _lock:
-        if len(_cache) > 64:
-            _cache.clear()
-        _cache[id(cfg)] = (cfg, parsed)
-    return parsed
+    """Parsed once per Config object."""
+    return _parsed(cfg)
