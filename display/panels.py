@@ -5,7 +5,9 @@ service's name wrap onto more lines rather than being cut.  A column shows all i
 items at once when they fit; when they do not, it rotates through pages every
 ``PAGE_S`` seconds and says so: "Trang 1/2" and a bar filling up to the next page.
 The waiting column first tries rows with the estimate, then one-line rows (name and
-count), and pages only when even those do not fit.
+count), and pages only when even those do not fit; the counters column likewise first
+tries tiles with each counter's services, then one line per counter (a paused one keeps
+its reason), so the demo's ten counters take two pages, not four.
 """
 
 from __future__ import annotations
@@ -167,28 +169,39 @@ def _plan_counters(plan: BoardPlan, state: BoardState, now: datetime) -> None:
     _title(plan, t("board.counters.title", lang), left, width)
     shown = [c for c in state.counters if c.state != CounterState.CLOSED]
     items = [_counter_tile(state, c, left, width) for c in shown]
+    if not _fits(items, CONTENT_BOTTOM - CONTENT_TOP):
+        items = [_counter_tile(state, c, left, width, compact=True) for c in shown]
     _place(plan, "counters", items, left, width, now, lang)
 
 
-def _counter_tile(state: BoardState, counter: Counter, left: int, width: int) -> _Item:
+def _counter_tile(
+    state: BoardState, counter: Counter, left: int, width: int, *, compact: bool = False
+) -> _Item:
+    """A counter's name and ticket ("Quầy 4   1003") and, below, its services or its
+    pause reason, wrapped.  Compact (when the tiles with their services do not all fit):
+    one line per counter, and only a paused counter keeps its reason (the services
+    column lists every service)."""
     lang = state.lang
     paused = counter.state == CounterState.PAUSED
     if paused:
         detail, color = _pause_text(counter, lang), ORANGE
+    elif compact:
+        detail, color = "", MUTED
     else:
         names = [state.service_name(code, code) for code in counter.services]
         detail, color = " · ".join(names), MUTED
     lines = wrap(detail, width - 32, MIN_TEXT_PX, sep=" · ") if detail else []
-    height = 2 * PAD + 56 + LINE_H * len(lines)
+    pad = COMPACT_PAD if compact else PAD
+    height = 2 * pad + 56 + LINE_H * len(lines)
 
     def draw(plan: BoardPlan, y: int) -> None:
         plan.box((left, y, width, height), TILE, 10)
         name = t("board.call.counter", lang, number=counter.number)
-        head = (left + 16, y + PAD, width - 32, 56)
+        head = (left + 16, y + pad, width - 32, 56)
         item = plan.text(name, head, 44, WHITE, bold=True)
         right = (
             item.x + item.rect[2] + 24,
-            y + PAD,
+            y + pad,
             left + width - 16 - item.x - item.rect[2] - 24,
             56,
         )
@@ -198,7 +211,7 @@ def _counter_tile(state: BoardState, counter: Counter, left: int, width: int) ->
             plan.text(counter.serving.label, right, 48, YELLOW, bold=True, align="right")
         else:
             plan.text(t("board.counters.free", lang), right, 44, MUTED, align="right")
-        body = (left + 16, y + PAD + 56, width - 32, LINE_H * len(lines))
+        body = (left + 16, y + pad + 56, width - 32, LINE_H * len(lines))
         plan.lines(lines, body, MIN_TEXT_PX, color, line_h=LINE_H)
 
     return _Item(height, draw)

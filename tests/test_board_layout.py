@@ -10,6 +10,7 @@ import os
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
+from dataclasses import replace  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -87,7 +88,39 @@ def test_demo_board_is_readable_from_ten_metres(
     land = next(i for i in in_column if i.text == "Đất đai")
     assert mismatch(surface, land, "Đất đai", colors.TILE) < 0.01
 
-    # counters rotate, and say so: "Trang i/n" and a bar that fills towards the next page
+    counters = pygame.Rect(first.regions["counters"])
+
+    def counter_names(plan) -> list[str]:
+        return [
+            i.text
+            for i in plan.texts
+            if i.text.startswith("Quầy ") and counters.collidepoint(i.x, i.y)
+        ]
+
+    if zone is not None:  # the zone's few counters all show at once
+        assert "counters.page" not in first.regions
+        assert len(counter_names(first)) == len(state.counters)
+    else:
+        _assert_counters_rotate_densely(state, now, plans, counter_names)
+    # nothing hangs out of its column: every string of a column lies inside it
+    for plan in plans:
+        for name in ("counters", "services", "recent"):
+            column = pygame.Rect(plan.regions[name])
+            for item in plan.texts:
+                if column.collidepoint(item.x, item.y):
+                    assert column.contains(pygame.Rect(item.rect)), (name, item)
+    # over the rotation every counter of the zone shows its services or its pause reason
+    everything = " ".join(i.text for p in plans for i in p.texts)
+    for counter in state.counters:
+        assert f"Quầy {counter.number}" in everything
+    assert "Hỗ trợ quầy khác" in everything and "Tạm nghỉ" in everything
+    assert "Công chứng, chứng thực" in everything and "Hộ tịch – Tư pháp" in everything
+
+
+def _assert_counters_rotate_densely(state: BoardState, now, plans: list, names) -> None:
+    """Counters rotate and say so ("Trang i/n" and a bar filling towards the next page),
+    densely enough: the demo's ten counters take at most two pages, five or more on the
+    first."""
     pages = {p.regions["counters.page"][:2] for p in plans if "counters.page" in p.regions}
     n = max(total for _, total in pages)
     assert {page for page, _ in pages} == set(range(1, n + 1))
@@ -102,12 +135,36 @@ def test_demo_board_is_readable_from_ten_metres(
         )
 
     assert filled(early) < filled(late) <= bar[2]
-    # over the rotation every counter of the zone shows its services or its pause reason
-    everything = " ".join(i.text for p in plans for i in p.texts)
-    for counter in state.counters:
-        assert f"Quầy {counter.number}" in everything
-    assert "Hỗ trợ quầy khác" in everything and "Tạm nghỉ" in everything
-    assert "Công chứng, chứng thực" in everything and "Hộ tịch – Tư pháp" in everything
+    assert n <= 2, n
+    for plan in plans:
+        page = plan.regions["counters.page"][0]
+        shown = names(plan)
+        assert len(shown) >= (5 if page == 1 else 1), (page, shown)
+
+
+def test_counter_tiles_wrap_long_service_lines_whole_when_they_fit() -> None:
+    """Counters with their services (a zone's few counters): the line "Hộ tịch – Tư pháp ·
+    Công chứng, chứng thực" is wider than the tile, so it wraps between the names, each
+    name whole, inside the tile."""
+    from tests.test_board_render import NOW, board
+
+    state = board(n_counters=3)
+    first = state.counters[0]
+    state._counters[first.number] = replace(first, services=("HT", "KD"))
+    plan = plan_board(state, NOW)
+    column = pygame.Rect(plan.regions["counters"])
+    assert "counters.page" not in plan.regions
+    lines = [i for i in plan.texts if column.collidepoint(i.x, i.y)]
+    for item in lines:
+        assert column.contains(pygame.Rect(item.rect)), item
+        assert "…" not in item.text, item
+    names = {s.name_vi for s in state.services}
+    texts = [i.text for i in lines]
+    wrapped = [t for t in texts if " · " in t or t in names]
+    assert "Hộ tịch – Tư pháp" in wrapped and "Đăng ký kinh doanh" in wrapped, texts
+    for text in wrapped:
+        for part in text.split(" · "):
+            assert part in names, (part, texts)
 
 
 def test_many_services_rotate_with_their_page_shown() -> None:

@@ -30,12 +30,20 @@ TEXTS_JS = """() => {
     const own = Array.from(node.childNodes).filter((n) => n.nodeType === 3 && n.textContent.trim());
     if (!own.length) continue;
     const style = getComputedStyle(node);
+    if (node.closest('.bd-notice')) continue;  // the scrolling notice: a marquee
+    const block = style.display !== 'inline';
     out.push([node.textContent.trim(), parseFloat(style.fontSize),
-              node.scrollWidth > node.clientWidth + 1 && style.overflow === 'hidden',
+              block && (node.scrollWidth > node.clientWidth + 1
+                        || node.scrollHeight > node.clientHeight + 1),
               node.id || node.className]);
   }
   return out;
 }"""
+
+#: Column items whose content (a wrapped line, a name) sticks out of the item's box
+SPILLING_JS = """() => Array.from(document.querySelectorAll('.bd-list > li, .bd-recent > li'))
+  .filter((li) => li.scrollWidth > li.clientWidth + 1 || li.scrollHeight > li.clientHeight + 1)
+  .map((li) => li.textContent)"""
 
 
 @pytest.fixture
@@ -119,6 +127,7 @@ def test_web_board_is_readable_from_ten_metres(hall, tv, tmp_path: Path) -> None
           .map((li) => li.textContent)"""
     )
     assert hanging == []
+    assert tv.evaluate(SPILLING_JS) == []
     services = tv.locator("#bd-services").inner_text()
     for name in DEMO_SERVICES:  # all eight at once: they fit
         assert name in services
@@ -127,7 +136,7 @@ def test_web_board_is_readable_from_ten_metres(hall, tv, tmp_path: Path) -> None
     pager = tv.locator("#bd-counters-pager")
     assert pager.is_visible()
     pages = int(pager.get_attribute("data-pages") or 0)
-    assert pages > 1 and pager.inner_text().startswith("Trang ")
+    assert 1 < pages <= 2 and pager.inner_text().startswith("Trang ")
     assert pager.inner_text().endswith(f"/{pages}")
     assert (
         tv.locator("#bd-counters-pager .bd-page-bar i").evaluate(
@@ -139,6 +148,34 @@ def test_web_board_is_readable_from_ten_metres(hall, tv, tmp_path: Path) -> None
     layout = tv.evaluate("window.motcuaBoard.view.pagesOf('counters')")
     assert len(layout) == pages
     assert sorted(int(n) for page in layout for n in page) == list(range(1, 11))
+    assert len(layout[0]) >= 5, layout  # dense: one line per counter when they do not fit
     text = " ".join(tv.evaluate("window.motcuaBoard.view.pageTexts('counters')"))
-    assert "Hỗ trợ quầy khác" in text and "Công chứng, chứng thực" in text
+    assert "Hỗ trợ quầy khác" in text
     tv.screenshot(path=str(tmp_path / "web-board.png"))
+
+
+@pytest.mark.browser
+def test_web_board_wraps_a_counters_long_service_line(live_server, tv) -> None:
+    """Zone A with counters 4 and 5 open ("Hộ tịch – Tư pháp · Công chứng, chứng thực"):
+    their tiles fit with their services, and the line wraps between the names, inside
+    the tile, instead of being clipped at its edge."""
+    hall = make_hall(live_server, zone="A")
+    for number in (1, 2, 3):
+        r = hall.http.post(
+            f"{hall.url}/api/v1/counters/{number}/close", headers=hall.h(hall.supervisor)
+        )
+        assert r.status_code == 200, r.text
+    open_board(tv, hall)
+    wait_for(lambda: tv.locator("#bd-counters [data-counter]").count() == 2)
+    tv.evaluate("document.fonts.ready")
+    assert tv.locator("#bd-counters-pager").is_hidden()
+    for number in (4, 5):
+        tile = tv.locator(f"#bd-counters [data-counter='{number}']")
+        assert "Hộ tịch – Tư pháp" in tile.inner_text()
+        assert "Công chứng, chứng thực" in tile.inner_text()
+        names = tile.locator(".bd-svc-of")
+        tops = {round(names.nth(i).bounding_box()["y"]) for i in range(names.count())}
+        assert len(tops) == 2, tops  # two lines, one name on each
+    assert tv.evaluate(SPILLING_JS) == []
+    for text, size, overflowing, where in tv.evaluate(TEXTS_JS):
+        assert size >= 40 and not overflowing, (text, size, where)

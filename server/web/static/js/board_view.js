@@ -153,19 +153,24 @@
       return key in kit.data.texts ? text(key) : c.pause_reason;
     }
 
-    function counterTile(c) {
+    /* Compact (when the tiles with their services do not all fit): one line per counter;
+       only a paused counter keeps its reason, the services column lists every service. */
+    function counterTile(c, compact) {
       const paused = c.state === "paused";
       const status = paused
         ? el("span", { class: "bd-tile-paused", text: text("board.counters.paused") })
         : c.serving
           ? el("span", { class: "bd-tile-serving", text: c.serving.label })
           : el("span", { class: "bd-tile-free", text: text("board.counters.free") });
-      // Second line: what the counter serves, or why it is paused (wraps, never cut).
+      // Second line: what the counter serves, or why it is paused.  It wraps between
+      // names (a name stays whole when it fits on a line, else wraps between its words).
+      const names = compact ? [] : (c.services || []).map((code) => serviceName(code, code));
       const detail = paused
         ? el("span", { class: "bd-tile-reason", text: pauseReason(c) })
-        : el("span", { class: "bd-tile-services" }, ...(c.services || []).map((code, i) =>
-          el("span", { class: "bd-svc-of", text: (i ? " · " : "") + serviceName(code, code) })));
-      return el("li", { class: "bd-tile" + (paused ? " bd-tile-is-paused" : ""), "data-counter": String(c.number) },
+        : el("span", { class: "bd-tile-services" }, ...names.flatMap((name, i) =>
+          [...(i ? [" · "] : []), el("span", { class: "bd-svc-of", text: name })]));
+      const cls = "bd-tile" + (paused ? " bd-tile-is-paused" : "") + (compact ? " bd-tile-compact" : "");
+      return el("li", { class: cls, "data-counter": String(c.number) },
         el("span", { class: "bd-tile-name", text: text("board.call.counter", { number: c.number }) }),
         status,
         detail);
@@ -173,7 +178,9 @@
 
     function renderCounters() {
       const shown = Array.from(S.counters.values()).filter((c) => c.state !== "closed").sort((a, b) => a.number - b.number);
-      layouts.counters = paginate("counters", shown.map(counterTile));
+      let layout = paginate("counters", shown.map((c) => counterTile(c, false)));
+      if (layout.length > 1) layout = paginate("counters", shown.map((c) => counterTile(c, true)));
+      layouts.counters = layout;
       showPage("counters", true);
     }
 
