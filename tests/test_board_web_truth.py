@@ -155,7 +155,7 @@ def test_web_board_is_readable_from_ten_metres(hall, tv, tmp_path: Path) -> None
 
 
 @pytest.mark.browser
-def test_web_board_wraps_a_counters_long_service_line(live_server, tv) -> None:
+def test_web_board_wraps_a_counters_long_service_line(live_server, tv, tmp_path: Path) -> None:
     """Zone A with counters 4 and 5 open ("Hộ tịch – Tư pháp · Công chứng, chứng thực"):
     their tiles fit with their services, and the line wraps between the names, inside
     the tile, instead of being clipped at its edge."""
@@ -179,3 +179,4 @@ def test_web_board_wraps_a_counters_long_service_line(live_server, tv) -> None:
     assert tv.evaluate(SPILLING_JS) == []
     for text, size, overflowing, where in tv.evaluate(TEXTS_JS):
         assert size >= 40 and not overflowing, (text, size, where)
+    tv.screenshot(path=str(tmp_path / "web-board-zone-a.png"))
