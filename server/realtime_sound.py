@@ -26,6 +26,16 @@ DETAIL_MAX = 200
 #: A board repeating the same status is written at most this often (a busy hall makes
 #: a report per call; the supervisor needs the state and roughly when, not every one).
 SAME_STATUS_EVERY_S = 30.0
+#: A board may store (and push to supervisors) a burst of REPORT_BURST reports, then one
+#: every REPORT_EVERY_S seconds: a board token sending thousands of alternating reports
+#: otherwise cost a write, a push and a log line each.  The allowance is kept per device,
+#: not per connection, so reconnecting does not refill it.  A report over the limit is
+#: kept as the board's pending state and stored once the allowance refills, so the last
+#: real state is never lost.
+REPORT_BURST = 3
+REPORT_EVERY_S = 10.0 / 3
+#: A board over its limit is logged at most this often.
+DROP_LOG_EVERY_S = 60.0
 
 
 def device_room(device_id: int) -> str:
@@ -41,6 +51,12 @@ class SoundDesk:
         self.rt = rt
         self._lock = threading.Lock()
         self._written: dict[int, tuple[str, float]] = {}
+        self._bucket: dict[int, tuple[float, float]] = {}  # device → (tokens, at)
+        self._pending: dict[int, tuple[str, str | None]] = {}  # the newest dropped report
+        self._flushing: set[int] = set()  # devices with a flush scheduled
+        self._drop_logged: dict[int, float] = {}
+        self.every_s = REPORT_EVERY_S
+        self.clock = time.monotonic  # the allowance's clock (tests hold it still)
 
     def report(self, who: Identity | None, data: Any) -> dict[str, Any]:
         """A board's `sound_status`: checked, stored, shown to supervisors (the ack)."""
@@ -52,20 +68,68 @@ class SoundDesk:
         detail = data.get("detail") if isinstance(data, dict) else None
         detail = str(detail)[:DETAIL_MAX] if detail else None
         with self._lock:
+            self._pending.pop(who.id, None)  # this report is newer than any dropped one
             last = self._written.get(who.id)
-            now_s = time.monotonic()
+            now_s = self.clock()
             if last and last[0] == status and now_s - last[1] < SAME_STATUS_EVERY_S:
                 return {"ok": True, "stored": False}
+            if not self._take(who.id, now_s):
+                self._pending[who.id] = (status, detail)
+                self._note_drop(who.id, now_s)
+                if who.id not in self._flushing:
+                    self._flushing.add(who.id)
+                    self.rt.socketio.start_background_task(self._flush_later, who.id)
+                return {"ok": True, "stored": False}
             self._written[who.id] = (status, now_s)
+        self._store(who.id, status, detail)
+        return {"ok": True, "stored": True}
+
+    def _take(self, device_id: int, now_s: float) -> bool:
+        """One report from the board's allowance (caller holds the lock)."""
+        tokens, at = self._bucket.get(device_id, (float(REPORT_BURST), now_s))
+        tokens = min(float(REPORT_BURST), tokens + max(0.0, now_s - at) / self.every_s)
+        if tokens < 1:
+            self._bucket[device_id] = (tokens, now_s)
+            return False
+        self._bucket[device_id] = (tokens - 1, now_s)
+        return True
+
+    def _note_drop(self, device_id: int, now_s: float) -> None:
+        last = self._drop_logged.get(device_id)
+        if last is None or now_s - last >= DROP_LOG_EVERY_S:
+            self._drop_logged[device_id] = now_s
+            log.warning("board %s sends too many sound reports; extra ones dropped", device_id)
+
+    def _flush_later(self, device_id: int) -> None:
+        """Store the board's newest dropped report once its allowance refills."""
+        while True:
+            with self._lock:
+                tokens, _ = self._bucket.get(device_id, (0.0, 0.0))
+                wait = max(0.0, (1 - tokens) * self.every_s)
+            self.rt.socketio.sleep(wait + 0.01)
+            with self._lock:
+                pending = self._pending.get(device_id)
+                if pending is None:
+                    self._flushing.discard(device_id)
+                    return
+                now_s = self.clock()
+                if not self._take(device_id, now_s):
+                    continue
+                del self._pending[device_id]
+                self._flushing.discard(device_id)
+                self._written[device_id] = (pending[0], now_s)
+            self._store(device_id, *pending)
+            return
+
+    def _store(self, device_id: int, status: str, detail: str | None) -> None:
         at = iso(self.rt.ctx.now())
         with self.rt.ctx.db.write() as conn:
-            store.record_sound(conn, who.id, status, detail, at)
+            store.record_sound(conn, device_id, status, detail, at)
         sound = {"status": status, "detail": detail, "at": at}
-        body = {"device": who.id, "sound": sound}
+        body = {"device": device_id, "sound": sound}
         self.rt.socketio.emit(EV_DEVICE_SOUND, body, namespace=NS_DISPLAY, to=SUPERVISORS)
         if status != SoundStatus.PLAYED:
-            log.warning("board %s cannot be heard: %s (%s)", who.id, status, detail or "")
-        return {"ok": True, "stored": True}
+            log.warning("board %s cannot be heard: %s (%s)", device_id, status, detail or "")
 
     def connections(self, device_id: int) -> int:
         return sum(

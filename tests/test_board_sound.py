@@ -131,6 +131,55 @@ def test_sound_reports_and_tests_are_checked(socketio, app, client, actors, ctx)
     assert "Phát thử âm thanh" in page and "Bị trình duyệt chặn tự phát" in page
 
 
+def test_a_board_flooding_sound_reports_stores_a_few_and_keeps_the_last(
+    socketio, app, client, actors, ctx, caplog
+) -> None:
+    """A board token sending thousands of alternating reports once cost a write, a push
+    to supervisors and a log line each; now a burst is stored, the rest dropped, and the
+    newest dropped state is stored when the board's allowance refills."""
+
+    def connect(token: str):
+        return socketio.test_client(
+            app, namespace=NS_DISPLAY, auth={"token": token}, flask_test_client=client
+        )
+
+    desk = app.extensions["motcua.sound"]
+    now = [1000.0]
+    desk.clock = lambda: now[0]  # the allowance's clock stands still during the flood
+    desk.every_s = 0.02  # so the refill task checks often (it refills only as `now` moves)
+    boss, board = connect(actors.supervisor), connect(actors.board_a)
+    drain(boss, NS_DISPLAY)
+    acks = [
+        board.emit(
+            "sound_status",
+            {"status": "failed" if i % 2 else "played", "detail": f"r{i}"},
+            namespace=NS_DISPLAY,
+            callback=True,
+        )
+        for i in range(200)
+    ]
+    assert sum(a["stored"] for a in acks) == 3 and all(a["ok"] for a in acks)
+    pushed = [p["sound"] for n, p in drain(boss, NS_DISPLAY) if n == "device_sound"]
+    assert [s["detail"] for s in pushed] == ["r0", "r1", "r2"]
+    assert sound_of(ctx, "board-a")["sound_detail"] == "r2"  # type: ignore[index]
+    warnings = [r for r in caplog.records if r.name == "server.realtime_sound"]
+    assert len(warnings) <= 2  # r1 cannot be heard, then one line for all the dropped ones
+    # reconnecting does not refill the allowance: the allowance is the board's
+    board.disconnect(namespace=NS_DISPLAY)
+    board = connect(actors.board_a)
+    ack = board.emit(
+        "sound_status", {"status": "failed", "detail": "last"}, namespace=NS_DISPLAY, callback=True
+    )
+    assert ack == {"ok": True, "stored": False}
+    assert sound_of(ctx, "board-a")["sound_detail"] == "r2"  # type: ignore[index]
+    # the allowance refills: the board's last real state is stored and shown
+    now[0] += 10
+    wait_for(lambda: (sound_of(ctx, "board-a") or {}).get("sound_detail") == "last")
+    assert sound_of(ctx, "board-a")["sound_status"] == "failed"  # type: ignore[index]
+    pushed = wait_for(lambda: [p for n, p in drain(boss, NS_DISPLAY) if n == "device_sound"])
+    assert [p["sound"]["detail"] for p in pushed] == ["last"]
+
+
 # --- the pygame board: its audio layer reports ------------------------------------------------
 
 
