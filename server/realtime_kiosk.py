@@ -213,8 +213,10 @@ class KioskHub:
             printer, detail = printjobs.parse_heartbeat(data)
         except MotcuaError as exc:
             return _refusal(exc.code, exc.message)
-        printjobs.record_seen(self.ctx.db, who.id, self.ctx.now(), printer)
+        # The detail (memory) before the state (database): a status read in between must
+        # never find a new printer state with the old state's detail.
         self._set_printer(who.id, printer, detail)
+        printjobs.record_seen(self.ctx.db, who.id, self.ctx.now(), printer)
         return {"ok": True}
 
     def _drop_revoked(self, who: Identity) -> None:
