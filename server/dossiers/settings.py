@@ -13,7 +13,8 @@ the center's working calendar built once per configuration.
         max_rows: 100000     # data rows in one file (a year of one center ≈ 87,000)
         max_file_mb: 64      # the file as uploaded
         max_sheet_mb: 256    # an XLSX sheet's XML once unzipped
-        max_strings_mb: 64   # an XLSX's shared strings once unzipped
+        max_strings_mb: 32   # an XLSX's shared strings once unzipped
+        max_cell_chars: 4000 # one cell (longest real field: a procedure name, ≈ 600)
         runner: auto         # process | thread | auto (process under gevent)
 """
 
@@ -95,7 +96,14 @@ def _imports(section: Any) -> tuple[Limits, str]:
     where = "dossiers.imports"
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: expected a mapping")
-    known = {"max_rows", "max_file_mb", "max_sheet_mb", "max_strings_mb", "runner"}
+    known = {
+        "max_rows",
+        "max_file_mb",
+        "max_sheet_mb",
+        "max_strings_mb",
+        "max_cell_chars",
+        "runner",
+    }
     for key in section:
         if key not in known:
             raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(sorted(known))})")
@@ -107,7 +115,9 @@ def _imports(section: Any) -> tuple[Limits, str]:
             max_rows=_int(section, "max_rows", where, 100_000, 1, 1_000_000),
             max_bytes=_int(section, "max_file_mb", where, 64, 1, 1024) * MIB,
             max_sheet_bytes=_int(section, "max_sheet_mb", where, 256, 1, 4096) * MIB,
-            max_strings_bytes=_int(section, "max_strings_mb", where, 64, 1, 4096) * MIB,
+            max_strings_bytes=_int(section, "max_strings_mb", where, 32, 1, 4096) * MIB,
+            # below the csv module's own field limit (131,072), which stays the backstop
+            max_cell_chars=_int(section, "max_cell_chars", where, 4000, 100, 100_000),
         ),
         runner,
     )

@@ -10,7 +10,12 @@ an import read more than the configured limits.
 - the sheet is parsed lazily (openpyxl read-only), header row first: a file without
   the required columns is refused before its body is read;
 - at most ``max_rows`` data rows (blank rows and rows a sheet skips count too, at most
-  twice that), and at most ``MAX_COLUMNS`` columns per row.
+  twice that), and at most ``MAX_COLUMNS`` columns per row;
+- no cell longer than ``max_cell_chars``: the shared strings (read whole on opening)
+  are first streamed through expat, and the sheet's bytes pass through expat as
+  openpyxl reads them; expat hands text over in pieces, so a run of text past the cap is
+  refused before openpyxl (which builds each cell's text whole) holds it.  The cells
+  read are then checked exactly, naming their row and column.
 Over a limit: a 413 naming it; unreadable: a 400.
 """
 
@@ -40,7 +45,14 @@ class Limits:
     max_rows: int = 100_000
     max_bytes: int = 64 * MIB
     max_sheet_bytes: int = 256 * MIB
-    max_strings_bytes: int = 64 * MIB
+    max_strings_bytes: int = 32 * MIB
+    max_cell_chars: int = 4000
+
+
+#: Slack over ``max_cell_chars`` for the XML pre-scan, which also counts the whitespace
+#: between a cell's closing tags (cells themselves are checked exactly when read).
+SCAN_SLACK = 1024
+SCAN_CHUNK = 64 * 1024
 
 
 def _no_eager_size(self: Any) -> None:
@@ -98,6 +110,91 @@ def check_zip(source: str | Path | IO[bytes], limits: Limits) -> None:
             )
 
 
+def cell_too_long(limits: Limits, subject: str) -> BadRequest:
+    return BadRequest(
+        f"{subject} dài quá {limits.max_cell_chars:,} ký tự; xin rút gọn nội dung ô.".replace(
+            ",", "."
+        ),
+        code="cell_too_long",
+        limit=limits.max_cell_chars,
+    )
+
+
+class _TextRuns:
+    """Counts the text since the last start tag of an XML part fed to it in chunks
+    (expat hands text over in pieces, so no run is ever held whole) and refuses a run
+    longer than a cell may be.  Malformed XML stops the count: the reader behind it
+    then fails at the same place, before any later text."""
+
+    def __init__(self, part: str, limits: Limits) -> None:
+        from xml.parsers import expat
+
+        self.part, self.limits = part, limits
+        self.cap = limits.max_cell_chars + SCAN_SLACK
+        self.run = 0
+        self.parser: Any = expat.ParserCreate()
+        self.parser.buffer_text = False
+        self.parser.StartElementHandler = self._start
+        self.parser.CharacterDataHandler = self._text
+        self._errors = (expat.ExpatError,)
+
+    def _start(self, *_: Any) -> None:
+        self.run = 0
+
+    def _text(self, data: str) -> None:
+        self.run += len(data)
+        if self.run > self.cap:
+            raise cell_too_long(self.limits, f"Một ô trong {self.part}")
+
+    def feed(self, chunk: bytes) -> None:
+        if self.parser is None:
+            return
+        try:
+            self.parser.Parse(chunk, not chunk)
+        except self._errors:
+            self.parser = None
+
+
+class _ScannedStream:
+    """A ZIP member whose bytes pass through ``_TextRuns`` as its reader takes them."""
+
+    def __init__(self, raw: IO[bytes], part: str, limits: Limits) -> None:
+        self._raw, self._runs = raw, _TextRuns(part, limits)
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self._runs.feed(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> _ScannedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def scan_strings(source: str | Path | IO[bytes], limits: Limits) -> None:
+    """The shared strings are read whole when a workbook opens: their text runs are
+    checked first, in chunks."""
+    try:
+        with zipfile.ZipFile(source) as zf:
+            for part in zf.infolist():
+                if part.filename.lower() == "xl/sharedstrings.xml":
+                    runs = _TextRuns(part.filename, limits)
+                    with zf.open(part) as stream:
+                        while chunk := stream.read(SCAN_CHUNK):
+                            runs.feed(chunk)
+                    runs.feed(b"")
+    except XLSX_ERRORS as exc:
+        raise _unreadable(exc) from None
+
+
 #: What a truncated, corrupt or hostile workbook raises while openpyxl reads it
 #: (expat's own limits stop entity bombs with a ParseError).
 XLSX_ERRORS = (
@@ -125,6 +222,22 @@ def _too_many_rows(limits: Limits) -> PayloadTooLarge:
     )
 
 
+def column_name(index: int) -> str:
+    """Excel's letters for a 0-based column index (0 → A, 26 → AA)."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _check_cells(cells: Sequence[Any], row: int, limits: Limits) -> None:
+    for i, value in enumerate(cells):
+        if isinstance(value, str) and len(value) > limits.max_cell_chars:
+            raise cell_too_long(limits, f"Ô {column_name(i)}{row}")
+
+
 class Sheet:
     """The first worksheet of a workbook (a file or its bytes): ``header`` now, ``rows()`` lazily."""
 
@@ -139,6 +252,9 @@ class Sheet:
             check_size(source.stat().st_size, limits)
             opened = source
         check_zip(opened, limits)
+        scan_strings(opened, limits)
+        if isinstance(opened, io.BytesIO):
+            opened.seek(0)
         _patch_openpyxl()
         self.limits = limits
         try:
@@ -147,6 +263,9 @@ class Sheet:
             raise _unreadable(exc) from None
         try:
             self._ws = self._wb.worksheets[0]
+            plain = self._ws._get_source  # the sheet's XML is checked as openpyxl reads it
+            path = self._ws._worksheet_path
+            self._ws._get_source = lambda: _ScannedStream(plain(), path, limits)
             self._ws.reset_dimensions()  # a stated A1:XFD1048576 must not size every row
             self.header, self._header_row = self._find_header()
         except BaseException:
@@ -159,6 +278,7 @@ class Sheet:
             for number, cells in enumerate(
                 self._ws.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
             ):
+                _check_cells(cells, number, self.limits)
                 if any(c not in (None, "") for c in cells):
                     width = max(i for i, c in enumerate(cells) if c not in (None, "")) + 1
                     return list(cells[:width]), number
@@ -180,6 +300,7 @@ class Sheet:
             )
             for number, cells in enumerate(cells_iter, start=self._header_row + 1):
                 budget -= 1
+                _check_cells(cells, number, self.limits)
                 if any(c is not None for c in cells):
                     filled += 1
                     if filled > self.limits.max_rows:
@@ -195,9 +316,12 @@ class Sheet:
 
 
 def capped(rows: Iterator[tuple[int, Sequence[Any]]], limits: Limits):
-    """CSV records, at most ``max_rows`` non-blank ones."""
+    """CSV records, at most ``max_rows`` non-blank ones, no field over ``max_cell_chars``."""
     filled = 0
     for line, cells in rows:
+        for i, value in enumerate(cells[:MAX_COLUMNS]):
+            if len(value) > limits.max_cell_chars:
+                raise cell_too_long(limits, f"Ô ở dòng {line}, cột {i + 1}")
         if any(c not in (None, "") for c in cells):
             filled += 1
             if filled > limits.max_rows:

@@ -202,6 +202,8 @@ def stream_csv(raw: bytes, limits: sheets.Limits) -> TableStream:
             for cells in reader:
                 yield reader.line_num, cells
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):  # the csv module's own cap
+                raise sheets.cell_too_long(limits, f"Một ô ở dòng {reader.line_num}") from None
             raise BadRequest(
                 f"Tệp CSV hỏng ở dòng {reader.line_num}: {exc}", code="bad_csv"
             ) from None
