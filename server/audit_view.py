@@ -27,6 +27,7 @@ ACTION_NAMES = {
     "ticket_cancelled": "Huỷ số thứ tự",
     "tickets_cancelled_flood": "Huỷ các số của một máy lấy số",
     "kiosk_ticket_limit": "Máy lấy số vượt giới hạn cấp số",
+    "staff_ticket_limit": "Nhân viên vượt giới hạn cấp số",
     "dossier_corrected": "Điều chỉnh trạng thái hồ sơ",
     "login": "Đăng nhập",
     "login_failed": "Đăng nhập sai",

@@ -185,6 +185,8 @@ EV_ERROR = "error"
 #: /display, supervisors and admins only (their room, `realtime.SUPERVISORS`): something
 #: in the hall needs them, e.g. a kiosk over its ticket limit:
 #:  {"kind": "kiosk_ticket_limit", "device", "device_name", "at", "burst", "every_s"}
+#:  or a person issuing tickets over the same limit:
+#:  {"kind": "staff_ticket_limit", "device": null, "user", "user_name", "at", "burst", "every_s"}
 EV_ALERT = "alert"
 
 # --- Events, client → server ------------------------------------------------------------

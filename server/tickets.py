@@ -99,7 +99,7 @@ def _refuse(t: dict[str, Any], action: str) -> Conflict:
 def issue(db: Database, cfg: Config, **request: Any) -> dict[str, Any]:
     """Issue the next number of a service; returns the ticket with people ahead and
     estimate.  Takes `issue_with_service`'s keywords (service, priority, channel,
-    device_id, phone, now)."""
+    device_id, phone, staff, now)."""
     return issue_with_service(db, cfg, **request).ticket
 
 
@@ -112,6 +112,7 @@ def issue_with_service(
     channel: str = "kiosk",
     device_id: int | None = None,
     phone: str | None = None,
+    staff: tuple[int, str] | None = None,
     now: datetime,
 ) -> Issued:
     """`issue`, also handing back the service's row (the kiosk's answer and printed ticket
@@ -120,7 +121,12 @@ def issue_with_service(
         raise BadRequest(f"Đối tượng ưu tiên không hợp lệ: {priority!r}.", code="unknown_priority")
     code = _service_code(service)
     with db.write() as conn:
-        limited = kiosk_limit.take(conn, cfg, device_id, now) if device_id is not None else None
+        if device_id is not None:
+            limited = kiosk_limit.take(conn, cfg, device_id, now)
+        elif staff is not None:  # a person issuing: (user id, username)
+            limited = kiosk_limit.take_staff(conn, cfg, *staff, now)
+        else:
+            limited = None
         if limited is None:
             return _issue(
                 conn,

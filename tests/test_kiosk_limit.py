@@ -111,3 +111,38 @@ def test_every_s_zero_turns_the_limit_off(client, actors, app, cfg):
 
     app.extensions["motcua"].cfg = replace(cfg, kiosk_every_s=0.0)
     assert all(_take(client, actors.kiosk).status_code == 201 for _ in range(20))
+
+
+def test_a_staff_member_gets_the_same_allowance_and_supervisors_are_told(
+    app, client, actors, socketio, clock, ctx
+):
+    """A staff token once issued 300 tickets in 2 s: people issuing at a counter get the
+    kiosks' allowance, counted per person, with their own message and alert."""
+    boss = socketio.test_client(
+        app, namespace=NS_DISPLAY, auth={"token": actors.supervisor}, flask_test_client=client
+    )
+    drain(boss, NS_DISPLAY)
+    codes = [_take(client, actors.staff[1]).status_code for _ in range(30)]
+    assert codes == [201] * 5 + [429] * 25
+    r = _take(client, actors.staff[1])
+    err = r.get_json()["error"]
+    assert err["code"] == "staff_limited"
+    assert (
+        err["message"] == "Tài khoản này vừa cấp nhiều số liên tiếp; hãy đợi vài giây rồi cấp tiếp."
+    )
+    assert r.headers["Retry-After"] == "5"
+    # other people and the kiosk keep their own allowance
+    assert _take(client, actors.staff[2]).status_code == 201
+    assert _take(client, actors.kiosk).status_code == 201
+    alerts = [p for name, p in drain(boss, NS_DISPLAY) if name == "alert"]
+    assert len(alerts) == 1
+    assert alerts[0]["kind"] == "staff_ticket_limit" and alerts[0]["user_name"] == "staff1"
+    assert alerts[0]["device"] is None and alerts[0]["burst"] == 5
+    listed = client.get("/api/v1/alerts", headers=actors.h(actors.supervisor)).get_json()
+    assert [(a["kind"], a.get("user_name")) for a in listed["alerts"]] == [
+        ("staff_ticket_limit", "staff1")
+    ]
+    clock.advance(seconds=4)
+    assert _take(client, actors.staff[1]).status_code == 201
+    services = client.get("/api/v1/services").get_json()["services"]
+    assert next(s for s in services if s["code"] == "DD")["waiting"] == 8

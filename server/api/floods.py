@@ -11,6 +11,7 @@ from .. import floods
 from ..app import ctx
 from ..clock import iso
 from ..kiosk_limit import AUDIT_ACTION as LIMIT_ACTION
+from ..kiosk_limit import STAFF_AUDIT_ACTION as STAFF_LIMIT_ACTION
 from ..store import staff as staff_store
 from . import api
 from .common import SUPERVISOR_ROLES, client_ip, current_identity, json_body, requires
@@ -25,23 +26,24 @@ ALERTS_MAX = 20
 @requires(roles=SUPERVISOR_ROLES)
 def recent_alerts():
     c = ctx()
+    since = iso(c.now() - ALERTS_SINCE)
     with c.db.read() as conn:
-        rows = staff_store.search_audit(
-            conn, action=LIMIT_ACTION, since=iso(c.now() - ALERTS_SINCE), limit=ALERTS_MAX
-        )
+        rows = [
+            r
+            for action in (LIMIT_ACTION, STAFF_LIMIT_ACTION)
+            for r in staff_store.search_audit(conn, action=action, since=since, limit=ALERTS_MAX)
+        ]
         devices = {r["name"]: r["id"] for r in staff_store.device_ids(conn)}
+    rows = sorted(rows, key=lambda r: r["id"], reverse=True)[:ALERTS_MAX]
     alerts = []
     for r in rows:
-        name = (r["target"] or "").removeprefix("device:")
-        alerts.append(
-            {
-                "kind": LIMIT_ACTION,
-                "device": devices.get(name),
-                "device_name": name,
-                "at": r["at"],
-                **(r["detail"] or {}),
-            }
-        )
+        target = r["target"] or ""
+        if r["action"] == STAFF_LIMIT_ACTION:
+            who = {"device": None, "user_name": target.removeprefix("user:")}
+        else:
+            name = target.removeprefix("device:")
+            who = {"device": devices.get(name), "device_name": name}
+        alerts.append({"kind": r["action"], **who, "at": r["at"], **(r["detail"] or {})})
     return jsonify({"alerts": alerts})
 
 

@@ -265,7 +265,8 @@ PATHS: dict[str, Any] = {
     "/tickets": {
         "post": _op(
             "Issue a ticket (kiosk device token or staff); a kiosk over its allowance "
-            "(config queue.kiosk_limit) gets 429 kiosk_limited with Retry-After",
+            "(config queue.kiosk_limit) gets 429 kiosk_limited with Retry-After; a staff "
+            "member issuing over the same allowance gets 429 staff_limited",
             {"201": _resp("The issued ticket", _ref("IssuedTicket"))},
             secured=True,
             body=_obj({"service": STR, "priority": STR, "phone": STR}, ["service"]),

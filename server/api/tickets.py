@@ -57,6 +57,7 @@ def issue_ticket():
             priority=data.get("priority", "normal"),
             channel=str(Channel.KIOSK if device else Channel.STAFF),
             device_id=who.id if device else None,
+            staff=None if device else (who.id, who.name),
             phone=_phone(data),
             now=c.now(),
         )

@@ -27,6 +27,13 @@ def m0011_kiosk_bucket(db: Utils) -> None:
 
 MIGRATIONS = [("0011_kiosk_bucket", m0011_kiosk_bucket)]
 
+
+def user_key(user_id: int) -> int:
+    """The bucket of a staff member issuing tickets: minus the user's id, so people share
+    the kiosks' table without meeting a device (device ids are positive)."""
+    return -user_id
+
+
 #: Take one ticket from the kiosk's bucket, refilled at one per `every` seconds up to
 #: `burst`: one statement, no row returned when the bucket is empty (the WHERE of the
 #: upsert leaves the row as it was).  A clock set back refills nothing.

@@ -19,6 +19,10 @@
   const hhmmss = (iso) => new Date(iso).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: boot.tz });
 
   function text(a) {
+    if (a.kind === "staff_ticket_limit") {
+      return `Nhân viên ${a.user_name} vượt giới hạn cấp số lúc ${hhmmss(a.at)} ` +
+        `(${a.burst} số liên tiếp, sau đó 1 số mỗi ${String(a.every_s).replace(".", ",")} giây).`;
+    }
     return `Máy lấy số ${a.device_name} vượt giới hạn cấp số lúc ${hhmmss(a.at)} ` +
       `(${a.burst} số liên tiếp, sau đó 1 số mỗi ${String(a.every_s).replace(".", ",")} giây).`;
   }
@@ -31,12 +35,13 @@
       btn.addEventListener("click", () => openFlood(a));
       const dismiss = M.el("button", { type: "button", class: "small", text: "Ẩn" });
       dismiss.addEventListener("click", () => { alerts = alerts.filter((x) => x !== a); render(); });
-      return M.el("li", { class: "alert", "data-device": a.device_name }, M.el("p", { text: text(a) }), btn, dismiss);
+      return M.el("li", { class: "alert", "data-device": a.device_name || "" }, M.el("p", { text: text(a) }), btn, dismiss);
     }));
   }
 
   function add(a, live) {
-    if (!a || !a.device_name || alerts.some((x) => x.device_name === a.device_name && x.at === a.at)) return;
+    const who = (x) => x.device_name || x.user_name;
+    if (!a || !who(a) || alerts.some((x) => who(x) === who(a) && x.at === a.at)) return;
     alerts = [a].concat(alerts).sort((x, y) => Date.parse(y.at) - Date.parse(x.at)).slice(0, MAX);
     render();
     if (live) say(text(a), "error");
