@@ -13,11 +13,13 @@ import os
 import pickle
 import sys
 
+log = logging.getLogger(__name__)
+
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s import-worker %(message)s")
     if len(argv) != 2:
-        print("usage: python -m server.dossiers.import_worker DB_PATH JOB_ID", file=sys.stderr)
+        log.error("usage: python -m server.dossiers.import_worker DB_PATH JOB_ID")
         return 2
     with contextlib.suppress(OSError):
         os.nice(10)  # the hall's requests first
@@ -28,7 +30,7 @@ def main(argv: list[str]) -> int:
 
     cfg = pickle.load(sys.stdin.buffer)
     if not isinstance(cfg, Config):
-        print("stdin: expected the pickled Config", file=sys.stderr)
+        log.error("stdin: expected the pickled Config")
         return 2
     db = Database(argv[0], synchronous="NORMAL")  # journaled batches: see Database
     try:
