@@ -11,8 +11,8 @@ from typing import Any
 from flask import Flask, current_app
 from werkzeug.routing import IntegerConverter
 
+from . import apikey_limit, datadir
 from . import config as config_mod
-from . import datadir
 from .clock import Clock
 from .config import Config
 from .ratelimit import RateLimiter
@@ -106,6 +106,9 @@ def create_app(
         "lookup": RateLimiter(limit=30, per_seconds=60),
         "rating": RateLimiter(limit=20, per_seconds=60),
     }
+    per_key = apikey_limit.limiter(cfg)  # config api_keys: requests per department key
+    if per_key is not None:
+        context.limits["apikey"] = per_key
     app.extensions["motcua"] = context
 
     from . import security, settings

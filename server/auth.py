@@ -9,9 +9,9 @@ import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
-from . import logins
+from . import apikey_limit, logins
 from .accounts import Identity, device_identity, identify, user_identity
 from .app import ctx
 from .errors import Forbidden, Unauthorized
@@ -94,6 +94,11 @@ def requires(
             who = current_identity()
             if who is None:
                 raise Unauthorized("Cần đăng nhập hoặc mã thiết bị.", code="unauthorized")
+            if who.kind == "apikey":  # every request a key makes counts, allowed or not
+                c = ctx()
+                hold = apikey_limit.settings(c.cfg).hold_s
+                sleep = current_app.extensions["motcua.socketio"].sleep  # gevent's, or time's
+                apikey_limit.check(c.limits.get("apikey"), who.id, hold, sleep)
             if (
                 (who.kind == "user" and who.role in roles)
                 or (who.kind == "device" and who.device_kind in devices)

@@ -97,14 +97,16 @@ def main(verbose: bool) -> None:
 @main.command("check-config", help="Validate the configuration file and exit.")
 @db_options
 def check_config(cfg, config_path, data_dir) -> None:
+    from .apikey_limit import settings as apikey_settings
     from .connlimits import settings as connection_settings
     from .dossiers.settings import parse_settings
     from .notify.config import sms_settings
     from .security import settings as security_settings
 
-    # The sections their own modules validate (security, connections, sms, dossiers) are
-    # checked here too, so a bad key is reported before the server is started.
-    for validate in (security_settings, connection_settings, sms_settings, parse_settings):
+    # The sections their own modules validate (security, connections, sms, dossiers,
+    # api_keys) are checked here too, so a bad key is reported before the server is started.
+    checks = (security_settings, connection_settings, sms_settings, parse_settings)
+    for validate in (*checks, apikey_settings):
         try:
             validate(cfg)
         except config_mod.ConfigError as exc:

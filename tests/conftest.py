@@ -35,8 +35,12 @@ def shipped_config() -> config_mod.Config:
 def cfg() -> config_mod.Config:
     """config.yaml, with one change: the fixed clock never refills a kiosk's ticket
     allowance, and tests issue dozens of tickets from one kiosk at one instant — so the
-    per-kiosk limit is out of reach here (tests/test_kiosk_limit.py uses the shipped one)."""
-    return replace(shipped_config(), kiosk_burst=1_000_000)
+    per-kiosk limit is out of reach here (tests/test_kiosk_limit.py uses the shipped one).
+    Likewise a department key's request limit: tests send hundreds of PUTs within a
+    second (tests/test_apikey_limit.py uses the shipped one)."""
+    shipped = shipped_config()
+    extra = {**shipped.extra, "api_keys": {"requests": 0}}
+    return replace(shipped, kiosk_burst=1_000_000, extra=extra)
 
 
 @pytest.fixture
