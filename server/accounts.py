@@ -18,7 +18,10 @@ from .clock import iso
 from .errors import BadRequest, Conflict, NotFound
 from .protocol import DeviceKind, Role
 from .store import Database, accounts
+from .store import dossier_keys as key_store
 
+#: A department's API key's Identity.kind (server.dossiers.apikeys issues them).
+APIKEY = "apikey"
 _USERNAME = re.compile(r"^[a-z0-9_.-]{2,40}$")
 MIN_PASSWORD = 8
 
@@ -187,10 +190,22 @@ def identify(db: Database, token: str) -> Identity | None:
             return device_identity(d, via="token", credential=h)
         u = accounts.user_by_token(conn, h)
         if u is None:
-            from .dossiers.apikeys import key_identity
-
             return key_identity(conn, h)
     return user_identity(u, via="token", credential=h)
+
+
+def key_identity(conn: Any, hashed: str) -> Identity | None:
+    """The identity of a bearer token that is a live department API key (None otherwise)."""
+    k = key_store.api_key_by_token(conn, hashed)
+    if k is None:
+        return None
+    return Identity(
+        APIKEY,
+        k["id"],
+        f"{k['department']}#{k['id']}",
+        department=k["department"],
+        scopes=tuple(k["scopes"]),
+    )
 
 
 def device_identity(d: dict[str, Any], *, via: str, credential: str) -> Identity:

@@ -4,43 +4,21 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from . import apikey_limit, datadir
 from . import config as config_mod
 from .clock import Clock
 from .config import Config
+from .context import Context
 from .ratelimit import RateLimiter
 from .store import Database, migrate
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Context:
-    """Everything a request handler needs, attached once to the app."""
-
-    cfg: Config
-    db: Database
-    clock: Clock
-    data_dir: Path
-    limits: dict[str, RateLimiter] = field(default_factory=dict)
-    realtime: Any = None  # server.realtime.Realtime
-    announcer: Any = None  # server.announce.Announcer
-
-    def now(self):
-        return self.clock.now()
-
-    def close(self) -> None:
-        """Stop background tasks, then close the database (tests, shutdown)."""
-        if self.realtime is not None:
-            self.realtime.stop()
-        self.db.close()
 
 
 class BoundedInt(IntegerConverter):
@@ -50,10 +28,6 @@ class BoundedInt(IntegerConverter):
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**63 - 1)
         super().__init__(map, *args, **kwargs)
-
-
-def ctx() -> Context:
-    return current_app.extensions["motcua"]
 
 
 def _secret_key(data_dir: Path, cfg: Config) -> str:
@@ -128,7 +102,7 @@ def create_app(
 
     register_web(app)
 
-    from .sockets import init_realtime
+    from .realtime import init_realtime
 
     context.realtime = init_realtime(app, async_mode=async_mode)
 

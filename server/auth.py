@@ -13,7 +13,7 @@ from flask import current_app, g, request, session
 
 from . import apikey_limit, logins
 from .accounts import Identity, device_identity, identify, user_identity
-from .app import ctx
+from .context import ctx
 from .errors import Forbidden, Unauthorized
 from .store import accounts as account_store
 

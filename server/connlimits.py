@@ -22,7 +22,7 @@ anonymous Socket.IO connections to /track, once stopped /health for 45 s.  The l
 - `max_connections`: the worker's connections in all (file descriptors are raised to
   match at start, or this is lowered to what the system allows, with a log line).
 
-The worker (server/wsgi.py) applies the HTTP limits; server/socket_guard.py the
+The worker (server/wsgi.py) applies the HTTP limits; server/realtime/guard.py the
 anonymous sockets' cap."""
 
 from __future__ import annotations

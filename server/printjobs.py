@@ -8,7 +8,7 @@ it ``printed`` or ``failed``.  A ticket whose job has no row yet is ``queued``: 
 agent was away, and it gets the job when it reconnects — unless the citizen left long
 ago (``RESEND_MAX_AGE``), because a ticket that prints for nobody confuses the next one.
 
-No Flask here: ``server.realtime_kiosk`` calls these functions and emits after commit.
+No Flask here: ``server.realtime.kiosk`` calls these functions and emits after commit.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Every state, namespace and event name lives here once, so a rename is one edit and a
 client can never drift from the server.  Payload shapes are documented next to the
-event constants; the server builds them in ``server.realtime`` (what it pushes) and
-``server.sockets`` (what a client gets on connect or asks for), and the clients read
+event constants; the server builds them in ``server.realtime.events`` (what it pushes) and
+``server.realtime.sockets`` (what a client gets on connect or asks for), and the clients read
 them in ``kiosk/`` and ``display/``.
 """
 

@@ -101,7 +101,7 @@ def apply(app: Any) -> Config:
 
 def sms_templates(cfg: Config) -> dict[str, str]:
     """SMS templates by notice kind: config `sms.templates`, then the admin's edits.
-    Kinds absent here use the catalog defaults (server.dossiers.notices)."""
+    Kinds absent here use the catalog defaults (server.notify.notices)."""
     sms = cfg.extra.get("sms")
     base = sms.get("templates") if isinstance(sms, dict) else None
     out = {k: str(v) for k, v in base.items()} if isinstance(base, dict) else {}
@@ -195,7 +195,7 @@ def save_days(db: Database, holidays_raw: str, workdays_raw: str) -> tuple[list[
 def save_sms_templates(db: Database, texts: dict[str, str]) -> dict[str, str]:
     """Keep the non-blank templates (a blank one falls back to the default text),
     after checking each has the placeholders its kind needs."""
-    from .dossiers.notices import NoticeKind, check_templates
+    from .notify.notices import NoticeKind, check_templates
 
     kinds = {k.value for k in NoticeKind}
     unknown = [k for k in texts if k not in kinds]

@@ -46,7 +46,7 @@ from gunicorn.workers.ggevent import PyWSGIServer
 
 from .connlimits import AddressCounter, ConnectionLimits, client_address
 from .i18n import t
-from .socket_guard import AnonymousSockets
+from .realtime.guard import AnonymousSockets
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class QuietWebSocketHandler(WebSocketHandler):
     _key: str | None = None  # the address this connection counts against
     _served = 0  # request lines read on this connection
     _deadline: gevent.Timeout | None = None
-    #: The app's cap on anonymous Socket.IO sessions (server/socket_guard.py).
+    #: The app's cap on anonymous Socket.IO sessions (server/realtime/guard.py).
     anonymous: AnonymousSockets | None = None
 
     def MessageClass(self, rfile: BinaryIO, *_: object) -> RequestHeaders:  # noqa: N802 (gevent's name)

@@ -162,7 +162,7 @@ def test_a_board_flooding_sound_reports_stores_a_few_and_keeps_the_last(
     pushed = [p["sound"] for n, p in drain(boss, NS_DISPLAY) if n == "device_sound"]
     assert [s["detail"] for s in pushed] == ["r0", "r1", "r2"]
     assert sound_of(ctx, "board-a")["sound_detail"] == "r2"  # type: ignore[index]
-    warnings = [r for r in caplog.records if r.name == "server.realtime_sound"]
+    warnings = [r for r in caplog.records if r.name == "server.realtime.sound"]
     assert len(warnings) <= 2  # r1 cannot be heard, then one line for all the dropped ones
     # reconnecting does not refill the allowance: the allowance is the board's
     board.disconnect(namespace=NS_DISPLAY)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.dossiers.notices import (
+from server.notify.notices import (
     NoticeError,
     NoticeKind,
     check_templates,

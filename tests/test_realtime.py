@@ -141,9 +141,9 @@ def test_a_gap_too_long_to_replay_gets_a_whole_snapshot(
 ):
     """Past RESYNC_MAX missed calls the board gets the state itself, queues included:
     a snapshot without them would blank its waiting counts until the queues moved."""
-    import server.sockets
+    import server.realtime.sockets
 
-    monkeypatch.setattr(server.sockets, "RESYNC_MAX", 3)
+    monkeypatch.setattr(server.realtime.sockets, "RESYNC_MAX", 3)
     for _ in range(8):
         issue("DD")
     for _ in range(5):

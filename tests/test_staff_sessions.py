@@ -10,9 +10,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from server import accounts, realtime
+from server import accounts
 from server.cli import main
 from server.protocol import NS_COUNTER, NS_DISPLAY, NS_KIOSK
+from server.realtime import events as realtime_events
 from server.store import Database
 from tests.conftest import ROOT
 from tests.staff_fixtures import PASSWORD, csrf_of, fast_hashes, form, login, signed_in
@@ -188,7 +189,7 @@ def test_a_paired_page_is_dropped_when_its_device_is_revoked(app, ctx, actors, s
 
 
 def test_the_sweep_runs_by_itself(app, ctx, actors, socketio, monkeypatch):
-    monkeypatch.setattr(realtime, "SWEEP_INTERVAL_S", 0.02)
+    monkeypatch.setattr(realtime_events, "SWEEP_INTERVAL_S", 0.02)
     kiosk = socketio.test_client(app, namespace=NS_KIOSK, auth={"token": actors.kiosk})
     assert kiosk.is_connected(NS_KIOSK)
     other = Database(ctx.data_dir / "motcua.sqlite3")

@@ -8,8 +8,8 @@ from flask import jsonify
 
 from .. import accounts, administration, console, hall
 from ..accounts import Identity
-from ..app import ctx
 from ..clock import business_day
+from ..context import ctx
 from ..store import catalog
 from . import api
 from .common import SUPERVISOR_ROLES, client_ip, current_identity, json_body, requires

@@ -6,7 +6,7 @@ import re
 
 from flask import send_file
 
-from ..app import ctx
+from ..context import ctx
 from ..errors import NotFound
 from . import api
 

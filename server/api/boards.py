@@ -8,11 +8,11 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from .. import accounts
-from ..app import ctx
+from ..context import ctx
 from ..errors import Conflict, NotFound
 from ..i18n import t
 from ..protocol import DeviceKind
-from ..realtime_sound import SoundDesk
+from ..realtime.sound import SoundDesk
 from ..store import accounts as account_store
 from . import api
 from .common import SUPERVISOR_ROLES, client_ip, current_identity, requires

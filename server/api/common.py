@@ -10,8 +10,8 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import ClientDisconnected
 
-from ..app import ctx
 from ..auth import STAFF_ROLES, SUPERVISOR_ROLES, current_identity, requires
+from ..context import ctx
 from ..errors import BadRequest, PayloadTooLarge, RateLimited
 
 __all__ = ["STAFF_ROLES", "SUPERVISOR_ROLES", "current_identity", "requires"]

@@ -7,7 +7,7 @@ from flask import Response, jsonify
 from .. import counters as counter_state
 from .. import hall
 from .. import tickets as domain
-from ..app import ctx
+from ..context import ctx
 from ..errors import Forbidden
 from ..tickets import CallResult
 from . import api

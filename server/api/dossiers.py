@@ -15,9 +15,9 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
-from ..app import ctx
 from ..auth import session_device
 from ..clock import iso
+from ..context import ctx
 from ..dossiers import service
 from ..dossiers import settings as dsettings
 from ..dossiers.apikeys import READ, WRITE

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from flask import Response, current_app, jsonify, request
 
-from ..app import ctx
+from ..context import ctx
 from ..dossiers import jobs, tables
 from ..dossiers import settings as dsettings
 from ..dossiers.apikeys import READ, WRITE

@@ -8,8 +8,8 @@ from datetime import timedelta
 from flask import jsonify
 
 from .. import floods
-from ..app import ctx
 from ..clock import iso
+from ..context import ctx
 from ..kiosk_limit import AUDIT_ACTION as LIMIT_ACTION
 from ..kiosk_limit import STAFF_AUDIT_ACTION as STAFF_LIMIT_ACTION
 from ..store import staff as staff_store

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from ..i18n import LANGS
-from ..realtime_kiosk import hub
+from ..realtime.kiosk import hub
 from . import api
 from .common import SUPERVISOR_ROLES, requires
 from .openapi import EXTRA_PATHS, EXTRA_SCHEMAS, NINT, NSTR, PATHS, SCHEMAS, STR, _obj, _op, _resp

@@ -7,7 +7,7 @@ import re
 from flask import jsonify, request
 
 from .. import hall
-from ..app import ctx
+from ..context import ctx
 from ..errors import BadRequest, NotFound, is_whole
 from ..store import tickets as store
 from . import api

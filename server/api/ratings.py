@@ -8,7 +8,7 @@ import re
 from flask import jsonify, request
 
 from .. import ratings as domain
-from ..app import ctx
+from ..context import ctx
 from ..errors import Forbidden, NotFound
 from ..i18n import LANGS
 from ..protocol import DeviceKind

@@ -8,7 +8,7 @@ import json
 from flask import Response, request
 
 from .. import reports
-from ..app import ctx
+from ..context import ctx
 from ..errors import BadRequest, NotFound
 from ..i18n import LANGS
 from ..reports.tables import to_csv, to_xlsx, view

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from .. import console
-from ..app import ctx
+from ..context import ctx
 from ..errors import Forbidden, NotFound
 from ..store import catalog
 from . import api

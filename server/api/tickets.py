@@ -8,14 +8,14 @@ from flask import jsonify, request
 
 from .. import accounts, hall
 from .. import tickets as domain
-from ..app import ctx
 from ..console import dossier_codes
+from ..context import ctx
 from ..dossiers.service import link_codes
 from ..errors import BadRequest, Forbidden, NotFound
 from ..kiosk_limit import KioskLimited
 from ..protocol import AT_COUNTER, Channel
 from ..public_url import public_base
-from ..realtime_kiosk import hub as kiosk_hub
+from ..realtime.kiosk import hub as kiosk_hub
 from ..store import tickets as store
 from . import api
 from .common import (

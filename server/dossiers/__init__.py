@@ -14,14 +14,6 @@ from server.dossiers.codes import (
     mask_phone,
     normalize_code,
 )
-from server.dossiers.notices import (
-    NoticeError,
-    NoticeKind,
-    render_notice,
-    sms_segments,
-    strip_diacritics,
-    to_ascii,
-)
 from server.dossiers.status import (
     ALLOWED,
     Channel,
@@ -37,6 +29,14 @@ from server.dossiers.status import (
     parse_channel,
     parse_status,
     transition_path,
+)
+from server.notify.notices import (
+    NoticeError,
+    NoticeKind,
+    render_notice,
+    sms_segments,
+    strip_diacritics,
+    to_ascii,
 )
 
 __all__ = [

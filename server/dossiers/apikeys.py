@@ -11,12 +11,11 @@ no longer wins another department's code.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from server.accounts import Identity, new_secret, token_hash
+from server.accounts import APIKEY, new_secret, token_hash
 from server.clock import iso
 from server.dossiers.codes import normalize_agency
 from server.errors import BadRequest, Conflict, NotFound
@@ -28,23 +27,9 @@ from server.store import dossiers as dossier_store
 READ = "dossiers:read"
 WRITE = "dossiers:write"
 SCOPES = (READ, WRITE)
-KIND = "apikey"
+KIND = APIKEY
 #: A department's agency codes (a province's sở has a handful; a bound on the input).
 MAX_AGENCIES = 50
-
-
-def key_identity(conn: sqlite3.Connection, hashed: str) -> Identity | None:
-    """The identity of a bearer token that is a live API key (None otherwise)."""
-    k = store.api_key_by_token(conn, hashed)
-    if k is None:
-        return None
-    return Identity(
-        KIND,
-        k["id"],
-        f"{k['department']}#{k['id']}",
-        department=k["department"],
-        scopes=tuple(k["scopes"]),
-    )
 
 
 def parse_scopes(raw: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -35,9 +35,9 @@ from server.datadir import DIR_MODE, write_private
 from server.dossiers import settings as dsettings
 from server.dossiers import sheets
 from server.dossiers.importer import POLICIES, ImportReport, Progress
-from server.dossiers.notices import strip_diacritics
 from server.dossiers.pipeline import LEASE_SECONDS, Runner
 from server.errors import BadRequest, MotcuaError, RateLimited
+from server.notify.notices import strip_diacritics
 from server.store import Database
 from server.store import imports as store
 from server.store.db import DatabaseClosed

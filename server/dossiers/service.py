@@ -28,7 +28,6 @@ from server.dossiers.codes import normalize_code
 from server.dossiers.corrections import correct_status
 from server.dossiers.inputs import DossierFields, EventInput
 from server.dossiers.links import link_codes
-from server.dossiers.notices import NoticeKind
 from server.dossiers.ownership import check_agency, limits_for, procedure_for
 from server.dossiers.result_dates import dated, step_times
 from server.dossiers.state import (
@@ -53,6 +52,7 @@ from server.dossiers.status import (
 )
 from server.errors import BadRequest, Conflict, Forbidden
 from server.i18n import t
+from server.notify.notices import NoticeKind
 from server.notify.policy import check_free_text
 from server.store import Database
 from server.store import dossiers as store

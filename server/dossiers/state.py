@@ -18,11 +18,11 @@ from typing import Any
 from server.clock import iso, parse_iso
 from server.config import Config
 from server.dossiers import settings as dsettings
-from server.dossiers.notices import NoticeKind
 from server.dossiers.status import PAUSED, DossierStatus
 from server.errors import BadRequest, NotFound
 from server.i18n import t
 from server.notify import outbox
+from server.notify.notices import NoticeKind
 from server.store import dossier_keys as key_store
 from server.store import dossiers as store
 

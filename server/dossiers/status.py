@@ -17,9 +17,9 @@ from enum import StrEnum
 from functools import cache
 from typing import Protocol, TypeVar
 
-from server.dossiers.notices import strip_diacritics
 from server.errors import BadRequest, Conflict
 from server.i18n import t
+from server.notify.notices import strip_diacritics
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from server.cells import inert, restored
 from server.dossiers import sheets
-from server.dossiers.notices import strip_diacritics
 from server.errors import BadRequest
+from server.notify.notices import strip_diacritics
 
 #: Our columns, in export order, with the headers we also accept for each.
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -38,7 +38,7 @@ from string import Formatter
 from typing import Any
 
 from server.config import Config, ConfigError, shown
-from server.dossiers.notices import NoticeError, check_templates
+from server.notify.notices import NoticeError, check_templates
 from server.per_config import PerConfig
 
 PLACEHOLDERS = frozenset({"phone", "text", "id", "kind"})

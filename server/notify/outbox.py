@@ -17,15 +17,15 @@ from typing import Any
 
 from server.clock import iso
 from server.config import Config
-from server.dossiers.notices import (
+from server.notify import policy
+from server.notify.config import sms_settings
+from server.notify.notices import (
     NoticeError,
     NoticeKind,
     check_templates,
     render_notice,
     to_ascii,
 )
-from server.notify import policy
-from server.notify.config import sms_settings
 from server.store import dossier_keys as key_store
 from server.store import notifications as store
 

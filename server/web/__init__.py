@@ -10,7 +10,7 @@ import secrets
 
 from flask import Blueprint, Flask, render_template, session
 
-from ..app import ctx
+from ..context import ctx
 
 pages = Blueprint("pages", __name__)
 

@@ -13,8 +13,8 @@ from flask import current_app, request
 
 from .. import administration, settings
 from ..accounts import Identity
-from ..app import ctx
 from ..config import DAY_NAMES
+from ..context import ctx
 from ..errors import MotcuaError
 from ..hours import hours_to_json
 from ..store import accounts as account_store
@@ -354,7 +354,7 @@ def days_save(who: Identity):
 
 
 def _template_rows(texts: dict[str, str]) -> list[dict[str, str]]:
-    from ..dossiers.notices import NoticeKind, default_templates
+    from ..notify.notices import NoticeKind, default_templates
 
     defaults = default_templates("vi")
     return [

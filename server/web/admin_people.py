@@ -14,7 +14,7 @@ from flask import make_response, request
 
 from .. import administration, logins
 from ..accounts import Identity
-from ..app import ctx
+from ..context import ctx
 from ..errors import MotcuaError
 from ..i18n import t
 from ..protocol import PrinterState

@@ -15,8 +15,8 @@ from flask import Blueprint, redirect, render_template, request
 
 from .. import hall
 from ..accounts import Identity
-from ..app import ctx
 from ..auth import STAFF_ROLES, session_identity
+from ..context import ctx
 from ..i18n import LANGS, bundle, t
 from ..protocol import DeviceKind
 

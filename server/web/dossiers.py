@@ -13,9 +13,9 @@ from urllib.parse import quote
 from flask import current_app, flash, redirect, request
 
 from ..accounts import Identity
-from ..app import ctx
 from ..auth import SUPERVISOR_ROLES
 from ..clock import iso
+from ..context import ctx
 from ..dossiers import service
 from ..dossiers.codes import InvalidDossierCode, normalize_code
 from ..dossiers.importer import POLICIES

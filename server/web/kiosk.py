@@ -13,8 +13,8 @@ from flask import Blueprint, render_template
 
 from .. import hall
 from ..accounts import Identity
-from ..app import ctx
 from ..clock import iso
+from ..context import ctx
 from ..hours import hours_to_json
 from ..i18n import LANGS, bundle
 from .pairing import device_page

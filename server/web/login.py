@@ -16,8 +16,8 @@ from flask import make_response, redirect, request, session
 
 from .. import logins
 from ..accounts import Identity
-from ..app import ctx
 from ..auth import session_user
+from ..context import ctx
 from ..errors import MotcuaError
 from ..i18n import t
 from .staffkit import (

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request
 
 from ..accounts import Identity
-from ..app import ctx
+from ..context import ctx
 from ..dossiers import settings as dsettings
 from ..i18n import LANGS, bundle
 from .pairing import device_page

@@ -10,7 +10,7 @@ from flask import Blueprint, render_template
 
 from .. import ratings
 from ..accounts import Identity
-from ..app import ctx
+from ..context import ctx
 from ..i18n import LANGS, bundle
 from .pairing import device_page
 

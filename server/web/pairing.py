@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, session
 
 from ..accounts import identify
-from ..app import ctx
 from ..auth import session_device
+from ..context import ctx
 from ..protocol import DeviceKind
 from ..store import accounts as account_store
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request
 
-from ..app import ctx
 from ..auth import SUPERVISOR_ROLES, session_user
 from ..clock import business_day
+from ..context import ctx
 from ..i18n import LANGS, bundle
 
 bp = Blueprint("reports_pages", __name__)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import redirect
 
 from ..accounts import Identity
-from ..app import ctx
 from ..clock import iso
+from ..context import ctx
 from ..i18n import bundle
 from ..protocol import PauseReason
 from ..store import catalog

@@ -28,9 +28,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .. import accounts
 from ..accounts import Identity
-from ..app import ctx
 from ..auth import SUPERVISOR_ROLES, session_user
 from ..clock import parse_iso
+from ..context import ctx
 from ..errors import Forbidden, MotcuaError
 from ..i18n import t
 

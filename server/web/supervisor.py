@@ -12,9 +12,9 @@ from flask import request
 
 from .. import audit_view
 from ..accounts import Identity
-from ..app import ctx
 from ..auth import SUPERVISOR_ROLES
 from ..clock import iso
+from ..context import ctx
 from ..i18n import bundle
 from ..reports.period import MAX_YEAR, MIN_YEAR
 from ..store import audit_log as log_store

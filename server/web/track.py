@@ -12,8 +12,8 @@ import re
 from flask import Blueprint, render_template, request
 
 from .. import hall
-from ..app import ctx
 from ..clock import business_day
+from ..context import ctx
 from ..i18n import LANGS, bundle
 from ..store import tickets as store
 

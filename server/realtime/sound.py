@@ -14,11 +14,12 @@ import time
 import uuid
 from typing import Any
 
-from .accounts import Identity
-from .clock import iso
-from .protocol import EV_DEVICE_SOUND, EV_SOUND_TEST, NS_DISPLAY, DeviceKind, SoundStatus
-from .realtime import SUPERVISORS, Realtime
-from .store import boards as store
+from ..accounts import Identity
+from ..clock import iso
+from ..protocol import EV_DEVICE_SOUND, EV_SOUND_TEST, NS_DISPLAY, DeviceKind, SoundStatus
+from ..store import boards as store
+from .events import Realtime
+from .rooms import SUPERVISORS, device_room
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,6 @@ REPORT_BURST = 3
 REPORT_EVERY_S = 10.0 / 3
 #: A board over its limit is logged at most this often.
 DROP_LOG_EVERY_S = 60.0
-
-
-def device_room(device_id: int) -> str:
-    return f"device:{device_id}"
 
 
 def _refusal(code: str, message: str) -> dict[str, Any]:

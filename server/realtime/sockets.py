@@ -1,22 +1,22 @@
 """Socket.IO namespaces: who may connect to each, what a client gets when it connects,
 and the events clients send (`resync`, `join`, `follow`).  What the server pushes later
-goes through the publishers in `realtime`; `init_realtime` wires both to the app."""
+goes through the publishers in `events`; `server.realtime.init_realtime` wires both to
+the app."""
 
 from __future__ import annotations
 
 import contextlib
 from typing import Any
 
-from flask import Flask, request
+from flask import request
 from flask_socketio import ConnectionRefusedError as SocketRefused
-from flask_socketio import Namespace, SocketIO, emit, join_room
+from flask_socketio import Namespace, emit, join_room
 
-from . import connlimits, hall
-from .accounts import Identity
-from .app import Context
-from .auth import socket_identity
-from .printjobs import record_seen
-from .protocol import (
+from .. import hall
+from ..accounts import Identity
+from ..auth import socket_identity
+from ..printjobs import record_seen
+from ..protocol import (
     EV_CALL,
     EV_COUNTER,
     EV_ERROR,
@@ -24,31 +24,25 @@ from .protocol import (
     EV_RATE,
     EV_SNAPSHOT,
     EV_TICKET,
-    NS_COUNTER,
-    NS_DISPLAY,
-    NS_KIOSK,
-    NS_PAD,
-    NS_TRACK,
     RESYNC_MAX,
     DeviceKind,
     Role,
 )
-from .ratings import pending_at_counter
-from .realtime import (
+from ..ratings import pending_at_counter
+from ..store import tickets as store
+from ..store.db import DatabaseClosed
+from .events import Realtime, pad_prompt
+from .guard import refusal
+from .rooms import (
     SUPERVISORS,
-    Realtime,
     counter_room,
+    device_room,
     kiosk_room,
-    pad_prompt,
     pad_room,
     ticket_room,
     zone_room,
 )
-from .realtime_sound import SoundDesk, device_room
-from .security import origin_check
-from .socket_guard import AnonymousSockets, refusal
-from .store import tickets as store
-from .store.db import DatabaseClosed
+from .sound import SoundDesk
 
 
 class _Base(Namespace):
@@ -99,7 +93,7 @@ class DisplayNamespace(_Base):
         self._snapshot(zone)
 
     def on_sound_status(self, data: Any = None) -> dict[str, Any]:
-        """A board says how its last chime and voice went (see ``realtime_sound``)."""
+        """A board says how its last chime and voice went (see ``sound``)."""
         who = self.rt.identities.get((self.namespace, request.sid))  # type: ignore[attr-defined]
         return self.sound.report(who, data)
 
@@ -193,7 +187,7 @@ class TrackNamespace(_Base):
 
     def on_connect(self, auth: Any = None) -> None:
         """No token needed, so each address may hold only its share of these
-        (connections.anonymous_sockets_per_address, server/socket_guard.py)."""
+        (connections.anonymous_sockets_per_address, server/realtime/guard.py)."""
         guard = self.rt.app.extensions["motcua.anonymous_sockets"]
         if not guard.track(request.sid, self.namespace):  # type: ignore[attr-defined]
             raise SocketRefused(refusal()["error"])
@@ -234,43 +228,3 @@ class PadNamespace(_Base):
         if pending is not None:
             with self.rt.ctx.db.read() as conn:
                 emit(EV_RATE, pad_prompt(conn, pending))
-
-
-def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
-    context: Context = app.extensions["motcua"]
-    socketio = SocketIO(
-        app,
-        async_mode=async_mode,
-        # Browsers may connect only from the server's own pages (see server.security).
-        cors_allowed_origins=origin_check(
-            app.extensions["motcua.security"], context.cfg.public_url
-        ),
-        logger=False,
-        engineio_logger=False,
-        ping_interval=10,
-        ping_timeout=20,
-        # Only these: a session may not wait in the default namespace "/" uncounted.
-        namespaces=[NS_DISPLAY, NS_COUNTER, NS_KIOSK, NS_TRACK, NS_PAD],
-    )
-    rt = Realtime(app, socketio, context)
-    sound = app.extensions["motcua.sound"] = SoundDesk(rt)
-    for cls, ns in (
-        (DisplayNamespace, NS_DISPLAY),
-        (CounterNamespace, NS_COUNTER),
-        (KioskNamespace, NS_KIOSK),
-        (TrackNamespace, NS_TRACK),
-        (PadNamespace, NS_PAD),
-    ):
-        handler = cls(ns)
-        handler.rt = rt
-        if isinstance(handler, DisplayNamespace):
-            handler.sound = sound
-        socketio.on_namespace(handler)
-    app.extensions["motcua.socketio"] = socketio
-    limits = connlimits.settings(context.cfg)
-    app.extensions["motcua.connections"] = limits  # the worker's (server/wsgi.py)
-    app.extensions["motcua.anonymous_sockets"] = AnonymousSockets(socketio.server, limits)
-    from .realtime_kiosk import install_kiosk  # print jobs, printer state on /kiosk
-
-    install_kiosk(app, rt)
-    return rt

@@ -26,8 +26,8 @@ import logging
 import time
 from typing import Any
 
-from .connlimits import AddressCounter, ConnectionLimits, client_address
-from .i18n import t
+from ..connlimits import AddressCounter, ConnectionLimits, client_address
+from ..i18n import t
 
 log = logging.getLogger(__name__)
 

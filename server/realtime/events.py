@@ -1,5 +1,5 @@
-"""Socket.IO: room names and the publishers the API calls after commit (the namespaces,
-who may connect and what each gets then, are in `sockets`).
+"""Socket.IO: the publishers the API calls after commit (the namespaces, who may connect
+and what each gets then, are in `sockets`; room names in `rooms`).
 
 Calls go out through one sequencer: whoever publishes takes every committed call after
 the last one emitted, in `seq` order, so boards never see a call out of order even when
@@ -18,11 +18,11 @@ from typing import Any
 from flask import Flask
 from flask_socketio import SocketIO
 
-from . import hall, logins
-from .accounts import Identity
-from .app import Context
-from .clock import business_day
-from .protocol import (
+from .. import hall, logins
+from ..accounts import Identity
+from ..clock import business_day
+from ..context import Context
+from ..protocol import (
     EV_ALERT,
     EV_CALL,
     EV_CALL_STATE,
@@ -38,9 +38,10 @@ from .protocol import (
     NS_TRACK,
     RESYNC_MAX,
 )
-from .store import catalog
-from .store import tickets as store
-from .store.db import DatabaseClosed
+from ..store import catalog
+from ..store import tickets as store
+from ..store.db import DatabaseClosed
+from .rooms import ALL_ZONES, SUPERVISORS, pad_room, ticket_room, zone_room
 
 log = logging.getLogger(__name__)
 
@@ -51,32 +52,9 @@ FLUSH_INTERVAL_S = 0.5
 FIRST_WAVE = 8
 #: the next ones this big.
 WAVE = 64
-ALL_ZONES = "zone:*"
-#: Supervisors' and admins' live views on /display (never boards): alerts go there.
-SUPERVISORS = "supervisors"
 #: How often open connections are checked against the database (revoked devices,
 #: sessions and tokens): a revocation by another process takes effect within this.
 SWEEP_INTERVAL_S = 3.0
-
-
-def zone_room(zone: str | None) -> str:
-    return ALL_ZONES if zone is None else f"zone:{zone}"
-
-
-def counter_room(number: int) -> str:
-    return f"counter:{number}"
-
-
-def ticket_room(token: str) -> str:
-    return f"ticket:{token}"
-
-
-def kiosk_room(device_id: int) -> str:
-    return f"kiosk:{device_id}"
-
-
-def pad_room(counter: int) -> str:
-    return f"pad:{counter}"
 
 
 class Realtime:

@@ -19,20 +19,17 @@ from flask import Flask, current_app, has_request_context, request
 from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import disconnect, emit, join_room
 
-from . import printjobs
-from .accounts import Identity, token_hash
-from .auth import socket_identity
-from .errors import MotcuaError
-from .protocol import EV_ERROR, EV_PRINT, EV_PRINT_STATUS, EV_PRINTER, NS_KIOSK, DeviceKind
-from .public_url import public_base
-from .realtime import Realtime, kiosk_room
+from .. import printjobs
+from ..accounts import Identity, token_hash
+from ..auth import socket_identity
+from ..errors import MotcuaError
+from ..protocol import EV_ERROR, EV_PRINT, EV_PRINT_STATUS, EV_PRINTER, NS_KIOSK, DeviceKind
+from ..public_url import public_base
+from .events import Realtime
+from .rooms import kiosk_agent_room, kiosk_room
 from .sockets import KioskNamespace
 
 log = logging.getLogger(__name__)
-
-
-def kiosk_agent_room(device_id: int) -> str:
-    return f"kiosk:{device_id}:agent"
 
 
 def _refusal(code: str, message: str) -> dict[str, Any]:
@@ -304,7 +301,7 @@ class KioskPrintNamespace(KioskNamespace):
 
 
 def install_kiosk(app: Flask, rt: Realtime) -> KioskHub:
-    """Replace the base /kiosk handler with the printing one; called by init_realtime."""
+    """Register /kiosk: the base namespace plus agents, print jobs and heartbeats."""
     kiosk_hub = KioskHub(rt)
     handler = KioskPrintNamespace(NS_KIOSK)
     handler.rt = rt

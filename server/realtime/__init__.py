@@ -1,0 +1,63 @@
+"""Socket.IO, server side: everything the server pushes and the namespaces clients join.
+
+- `rooms` — one helper per room name;
+- `events` — `Realtime`, the publishers the API calls after commit (calls in `seq`
+  order, counters, coalesced queue counts, tracking, pads, alerts, revocations);
+- `sockets` — the namespaces: who may connect, what a client gets then, what it may ask;
+- `kiosk` — print jobs and printer state on /kiosk; `sound` — boards' sound reports;
+- `guard` — the cap on Socket.IO sessions per address that no token vouches for.
+
+`init_realtime` wires them to the app.  Nothing here is imported by a lower layer: the
+API and pages reach the publishers through `Context.realtime`."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from .. import connlimits
+from ..context import Context
+from ..protocol import NS_COUNTER, NS_DISPLAY, NS_KIOSK, NS_PAD, NS_TRACK
+from ..security import origin_check
+from .events import Realtime
+from .guard import AnonymousSockets
+from .kiosk import install_kiosk
+from .sockets import CounterNamespace, DisplayNamespace, PadNamespace, TrackNamespace
+from .sound import SoundDesk
+
+
+def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
+    context: Context = app.extensions["motcua"]
+    socketio = SocketIO(
+        app,
+        async_mode=async_mode,
+        # Browsers may connect only from the server's own pages (see server.security).
+        cors_allowed_origins=origin_check(
+            app.extensions["motcua.security"], context.cfg.public_url
+        ),
+        logger=False,
+        engineio_logger=False,
+        ping_interval=10,
+        ping_timeout=20,
+        # Only these: a session may not wait in the default namespace "/" uncounted.
+        namespaces=[NS_DISPLAY, NS_COUNTER, NS_KIOSK, NS_TRACK, NS_PAD],
+    )
+    rt = Realtime(app, socketio, context)
+    sound = app.extensions["motcua.sound"] = SoundDesk(rt)
+    for cls, ns in (
+        (DisplayNamespace, NS_DISPLAY),
+        (CounterNamespace, NS_COUNTER),
+        (TrackNamespace, NS_TRACK),
+        (PadNamespace, NS_PAD),
+    ):
+        handler = cls(ns)
+        handler.rt = rt
+        if isinstance(handler, DisplayNamespace):
+            handler.sound = sound
+        socketio.on_namespace(handler)
+    app.extensions["motcua.socketio"] = socketio
+    limits = connlimits.settings(context.cfg)
+    app.extensions["motcua.connections"] = limits  # the worker's (server/wsgi.py)
+    app.extensions["motcua.anonymous_sockets"] = AnonymousSockets(socketio.server, limits)
+    install_kiosk(app, rt)  # /kiosk: the base namespace plus print jobs and printer state
+    return rt
