@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -21,6 +22,7 @@ import yaml
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _CODE = re.compile(r"^[A-Za-z0-9_]{1,16}$")
+_CHANNEL = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
 
 
 class ConfigError(ValueError):
@@ -126,6 +128,13 @@ class Config:
     kiosk_every_s: float = 4.0
     #: `motcua demo` without --office-hours: numbers at any hour, said on kiosk and board.
     demo_mode: bool = False
+    #: Redis URL of Flask-SocketIO's message queue (`realtime.message_queue`, env
+    #: MOTCUA_REDIS_URL): several server processes share events, rate limits and the
+    #: call publisher's mark through it.  None: one process, everything in memory.
+    message_queue: str | None = None
+    #: Prefix of every Redis channel and key of this deployment (`realtime.channel`):
+    #: two deployments may share one Redis.
+    realtime_channel: str = "motcua"
 
     @property
     def office_hours(self) -> Hours:
@@ -423,7 +432,44 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
         kiosk_burst=kiosk_limit.int_in("burst", 5, 1, 1_000_000),
         kiosk_every_s=kiosk_every_s,
         extra={k: v for k, v in root.data.items() if k in EXTRA_SECTIONS},
+        message_queue=_message_queue(root.sub("realtime"), env),
+        realtime_channel=_channel(root.sub("realtime")),
     )
+
+
+def _message_queue(r: _Reader, env: dict[str, str]) -> str | None:
+    """`realtime.message_queue` (env MOTCUA_REDIS_URL wins): redis:// or rediss:// with a
+    host, checked here so a typo stops the start instead of every later emit.  A message
+    never repeats the URL's password."""
+    key = r.key("message_queue")
+    raw = env.get("MOTCUA_REDIS_URL")
+    if raw is not None:
+        key = f"MOTCUA_REDIS_URL ({key})"
+    else:
+        raw = r.get("message_queue", str, "")
+    if not raw:
+        return None
+    url = urlsplit(raw)
+    said = shown(raw if url.password is None else raw.replace(url.password, "***"))
+    try:
+        url.port  # noqa: B018 (raises on a port that is not a number, or out of range)
+    except ValueError:
+        raise ConfigError(f"{key}: the port is not a number from 1 to 65535 in {said}") from None
+    if url.scheme not in ("redis", "rediss") or not url.hostname:
+        raise ConfigError(f"{key}: must be a Redis URL like redis://127.0.0.1:6379/0, got {said}")
+    db = url.path.strip("/")
+    if db and not db.isdigit():
+        raise ConfigError(f"{key}: the database after the host must be a number, got {said}")
+    return raw
+
+
+def _channel(r: _Reader) -> str:
+    channel = r.get("channel", str, "motcua")
+    if not _CHANNEL.match(channel):
+        raise ConfigError(
+            f"{r.key('channel')}: letters, digits, '.', '_', '-' (at most 60), got {shown(channel)}"
+        )
+    return channel
 
 
 #: What an announcement template may name (server.voice.tts.announcement_text fills them).
@@ -453,6 +499,7 @@ def _paper(r: _Reader) -> int:
 
 _KNOWN = {
     "center",
+    "realtime",
     "opening_hours",
     "holidays",
     "extra_workdays",

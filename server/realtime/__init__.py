@@ -12,22 +12,32 @@ API and pages reach the publishers through `Context.realtime`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask_socketio import SocketIO
 
-from .. import connlimits
+from .. import connlimits, redis_client
 from ..context import Context
 from ..protocol import NS_COUNTER, NS_DISPLAY, NS_KIOSK, NS_PAD, NS_TRACK
 from ..security import origin_check
+from ..store import tickets as store
 from .events import Realtime
 from .guard import AnonymousSockets
 from .kiosk import install_kiosk
+from .sequencer import CallMark, LocalMark, RedisMark
 from .sockets import CounterNamespace, DisplayNamespace, PadNamespace, TrackNamespace
 from .sound import SoundDesk
 
 
 def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
     context: Context = app.extensions["motcua"]
+    cfg = context.cfg
+    queue: dict[str, Any] = {}
+    if cfg.message_queue:
+        # Flask-SocketIO's own Redis manager: every emit goes through the channel and
+        # each process hands it to its own clients.
+        queue = {"message_queue": cfg.message_queue, "channel": f"{cfg.realtime_channel}:socketio"}
     socketio = SocketIO(
         app,
         async_mode=async_mode,
@@ -41,8 +51,9 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
         ping_timeout=20,
         # Only these: a session may not wait in the default namespace "/" uncounted.
         namespaces=[NS_DISPLAY, NS_COUNTER, NS_KIOSK, NS_TRACK, NS_PAD],
+        **queue,
     )
-    rt = Realtime(app, socketio, context)
+    rt = Realtime(app, socketio, context, _call_mark(context))
     sound = app.extensions["motcua.sound"] = SoundDesk(rt)
     for cls, ns in (
         (DisplayNamespace, NS_DISPLAY),
@@ -60,4 +71,15 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
     app.extensions["motcua.connections"] = limits  # the worker's (server/wsgi.py)
     app.extensions["motcua.anonymous_sockets"] = AnonymousSockets(socketio.server, limits)
     install_kiosk(app, rt)  # /kiosk: the base namespace plus print jobs and printer state
+    if rt.shared:
+        rt.start_flusher()  # followers here move with other processes' writes too
     return rt
+
+
+def _call_mark(context: Context) -> CallMark:
+    with context.db.connection() as conn:
+        last = store.last_seq(conn)
+    url = context.cfg.message_queue
+    if url is None:
+        return LocalMark(last)
+    return RedisMark(redis_client.client(url), context.cfg.realtime_channel, last)

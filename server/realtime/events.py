@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -41,7 +42,8 @@ from ..protocol import (
 from ..store import catalog
 from ..store import tickets as store
 from ..store.db import DatabaseClosed
-from .rooms import ALL_ZONES, SUPERVISORS, pad_room, ticket_room, zone_room
+from .rooms import ALL_ZONES, PEOPLE, SUPERVISORS, pad_room, ticket_room, zone_room
+from .sequencer import CallMark, LocalMark, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +60,25 @@ SWEEP_INTERVAL_S = 3.0
 
 
 class Realtime:
-    def __init__(self, app: Flask, socketio: SocketIO, context: Context) -> None:
+    def __init__(
+        self, app: Flask, socketio: SocketIO, context: Context, mark: CallMark | None = None
+    ) -> None:
         self.app = app
         self.socketio = socketio
         self.ctx = context
+        #: Several processes share the events through a message queue: rooms and their
+        #: members are known only where each client is connected, so emits go to the
+        #: room itself (the queue hands them to every process) instead of this process's
+        #: members, and nothing is skipped because no member is here.
+        self.shared = context.cfg.message_queue is not None
         self._seq_lock = threading.Lock()
-        with context.db.connection() as conn:
-            self.last_emitted = store.last_seq(conn)
+        if mark is None:
+            with context.db.connection() as conn:
+                mark = LocalMark(store.last_seq(conn))
+        self.mark: CallMark = mark
+        self._version = 0
+        #: The newest ticket event the last flush saw (see _follow_others).
+        self._events_seen = 0
         self._dirty_services: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._flusher_started = False
@@ -74,7 +88,6 @@ class Realtime:
         #: Queue summaries are numbered in the order they are read (see queue_summary);
         #: what each boards' room last got, from a call or a flush.
         self._summary_lock = threading.Lock()
-        self._summary_version = 0
         self._boards_have: dict[str, list[dict[str, Any]]] = {}
         self.identities: dict[tuple[str, str], Identity] = {}
         #: Counter views the boards just got inside a call (see publish_counter).
@@ -90,10 +103,31 @@ class Realtime:
         the `counter` event nor the queue flush that follow go to its boards again:
         with hundreds of boards, each such second round of socket writes would delay
         the next call by as long as the first took."""
+        try:
+            return self._publish_calls()
+        except Unavailable as exc:
+            # Committed calls stay in the database: the next publish, by any process,
+            # sends them, and boards that miss one ask for it (`resync`).
+            log.warning("calls not published now, the shared mark is unavailable: %s", exc)
+            return []
+
+    def last_emitted(self) -> int:
+        """The last call published live (by any process when they share a queue)."""
+        try:
+            return self.mark.get()
+        except Unavailable as exc:
+            log.warning("call mark unavailable: %s", exc)
+            return 0
+
+    def _publish_calls(self) -> list[dict[str, Any]]:
         sent = []
-        with self._seq_lock:
+        with self._seq_lock, self.mark.held():
+            after = self.mark.get()
             with self.ctx.db.read() as conn:
-                rows = store.calls_after(conn, self.last_emitted, limit=RESYNC_MAX)
+                rows = store.calls_after(conn, after, limit=RESYNC_MAX)
+                if not rows and after and store.last_seq(conn) < after:
+                    # The database went back (a restore): the shared mark follows it.
+                    self.mark.set(store.last_seq(conn))
                 names = hall.service_names(conn) if rows else {}
                 first = rows[0]["seq"] if rows else 0
                 prev_all = store.calls_before_in_zone(conn, first, None)
@@ -114,8 +148,9 @@ class Realtime:
                     zone_room(row["zone"]),
                 )
                 prev_zone[row["zone"]] = row["seq"]
-                self.last_emitted = row["seq"]
                 sent.append(payload)
+            if rows:
+                self.mark.set(rows[-1]["seq"])
             self._views_in_calls.update((n, v) for n, v in views.items() if v is not None)
             if queue is not None:
                 for room in (ALL_ZONES, *(zone_room(z) for z in prev_zone)):
@@ -136,7 +171,7 @@ class Realtime:
         with self._seq_lock:
             with self.ctx.db.read() as conn:
                 row = store.latest_call_of(conn, t["id"])
-            if row is None or row["seq"] > self.last_emitted:
+            if row is None or row["seq"] > self.last_emitted():
                 return  # never called, or its call is not out yet: that carries the state
             body = {
                 "seq": row["seq"],
@@ -167,9 +202,7 @@ class Realtime:
             if self._views_in_calls.pop(number, None) == view:
                 # The boards already have this view from the call: only people's live
                 # views on /display (supervisors) listen for `counter` alone.
-                for (ns, sid), who in list(self.identities.items()):
-                    if ns == NS_DISPLAY and who.kind == "user":
-                        self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=sid)
+                self.socketio.emit(EV_COUNTER, body, namespace=NS_DISPLAY, to=PEOPLE)
             else:
                 self._fan_out(EV_COUNTER, body, NS_DISPLAY, ALL_ZONES)
                 self._fan_out(EV_COUNTER, body, NS_DISPLAY, zone_room(view["zone"]))
@@ -183,7 +216,12 @@ class Realtime:
         get it at once and a call arriving meanwhile waits for one wave, not all.
         Waves of two fan-outs may interleave: emits whose order matters for a board
         (calls, counter views) run under ``_seq_lock``; queue summaries are whole states
-        that a later one replaces."""
+        that a later one replaces.
+        With a message queue the room's members are spread over the processes: one emit
+        to the room, which every process hands to its own members."""
+        if self.shared:
+            self.socketio.emit(event, body, namespace=namespace, to=room)
+            return
         clients = [sid for sid, _ in self.socketio.server.manager.get_participants(namespace, room)]
         if len(clients) <= FIRST_WAVE:
             if clients:
@@ -199,7 +237,7 @@ class Realtime:
     def publish_ticket(self, t: dict[str, Any]) -> None:
         room = ticket_room(t["token"])
         if not self._has_members(NS_TRACK, room):
-            return
+            return  # nobody follows it (on any process, when they share a queue)
         with self.ctx.db.read() as conn:
             body = {"ticket": hall.public_ticket(conn, self.ctx.cfg, t, self.ctx.now())}
         self.socketio.emit(EV_TICKET, body, namespace=NS_TRACK, to=room)
@@ -213,47 +251,87 @@ class Realtime:
         if start:
             self.socketio.start_background_task(self._flush_loop)
 
+    def start_flusher(self) -> None:
+        self.queue_changed()
+
     def flush(self) -> None:
         with self._dirty_lock:
             dirty, self._dirty_services = self._dirty_services, set()
         if not dirty:
+            if self.shared:
+                self._follow_others()
             return
         now = self.ctx.now()
         with self.ctx.db.read() as conn:
             body = self.queue_summary(conn, now)
             summary = body["services"]
-            day = business_day(now, self.ctx.cfg.tz).isoformat()
-            # Only the tickets someone follows (a handful), not every waiting ticket.
-            followers = [
-                t
-                for t in store.tickets_by_tokens(conn, self._followed_tokens())
-                if t["status"] == "waiting" and t["day"] == day and t["queue_service"] in dirty
-            ]
-            updates = [
-                (t["token"], hall.public_ticket(conn, self.ctx.cfg, t, now)) for t in followers
-            ]
+            self._events_seen = store.last_event_id(conn)
+            updates = self._followers(conn, now, dirty)
+            rooms = self._board_rooms(conn)
         if summary != self._last_summary:  # e.g. a recall moves nothing in the queues
             self._last_summary = summary
             for ns in (NS_COUNTER, NS_KIOSK):
                 self._fan_out(EV_QUEUE, body, ns)
         # Boards, room by room: those that got these queues inside a call need nothing.
-        for room in self._rooms_in_use(NS_DISPLAY, zone_room("")):
+        for room in rooms:
             if self._boards_have.get(room) != summary:
                 self._boards_have[room] = summary
                 self._fan_out(EV_QUEUE, body, NS_DISPLAY, room)
+        self._send_followers(updates)
+
+    def _followers(
+        self, conn: Any, now: datetime, dirty: set[str] | None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The live view of each waiting ticket followed here (a handful, not every
+        waiting ticket) in the `dirty` queues (None: in any queue)."""
+        day = business_day(now, self.ctx.cfg.tz).isoformat()
+        followers = [
+            t
+            for t in store.tickets_by_tokens(conn, self._followed_tokens())
+            if t["status"] == "waiting"
+            and t["day"] == day
+            and (dirty is None or t["queue_service"] in dirty)
+        ]
+        return [(t["token"], hall.public_ticket(conn, self.ctx.cfg, t, now)) for t in followers]
+
+    def _follow_others(self) -> None:
+        """With several processes, a ticket followed here may move through another
+        process, whose flush only knows its own followers: when the tickets' history
+        has moved since the last look, the followers here get their new positions."""
+        if not self._followed_tokens():
+            return
+        now = self.ctx.now()
+        with self.ctx.db.read() as conn:
+            seen = store.last_event_id(conn)
+            if seen == self._events_seen:
+                return
+            self._events_seen = seen
+            updates = self._followers(conn, now, None)
+        self._send_followers(updates)
+
+    def _board_rooms(self, conn: Any) -> list[str]:
+        """The boards' rooms: those someone is in here, or, with a message queue (the
+        boards are on every process), every zone the center has."""
+        if not self.shared:
+            return self._rooms_in_use(NS_DISPLAY, zone_room(""))
+        return [ALL_ZONES, *(zone_room(z) for z in catalog.zones(conn))]
+
+    def _send_followers(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
         for token, view in updates:
             self.socketio.emit(
                 EV_TICKET, {"ticket": view}, namespace=NS_TRACK, to=ticket_room(token)
             )
 
     def queue_summary(self, conn: Any, now: datetime | None = None) -> dict[str, Any]:
-        """The queues' summary and its number.  Numbers follow the order of the reads
-        (the lock pairs them), so a board that gets two summaries out of order — a
-        call's and a flush's fan-outs may interleave — keeps the newer one."""
+        """The queues' summary and its number.  Numbers follow the order of the reads,
+        so a board that gets two summaries out of order — a call's and a flush's
+        fan-outs may interleave — keeps the newer one.  The number is the wall clock
+        in microseconds when the read began (made to grow within the process), so
+        summaries read by different processes — or before a restart — compare too."""
         with self._summary_lock:
+            version = self._version = max(self._version + 1, time.time_ns() // 1000)
             services = hall.services_summary(conn, self.ctx.cfg, now or self.ctx.now())
-            self._summary_version += 1
-            return {"services": services, "version": self._summary_version}
+        return {"services": services, "version": version}
 
     def queue_read(self) -> None:
         """A console just read the queues over HTTP, between two flushes: it may show a
@@ -285,6 +363,10 @@ class Realtime:
         return [r for r, members in list(rooms.items()) if r and r.startswith(prefix) and members]
 
     def _has_members(self, namespace: str, room: str) -> bool:
+        """Whether someone is in the room — here; with a message queue, someone may be
+        on another process, so yes."""
+        if self.shared:
+            return True
         rooms = self.socketio.server.manager.rooms.get(namespace, {})
         return bool(rooms.get(room))
 

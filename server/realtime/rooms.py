@@ -5,6 +5,9 @@ from __future__ import annotations
 ALL_ZONES = "zone:*"
 #: Supervisors' and admins' live views on /display (never boards): alerts go there.
 SUPERVISORS = "supervisors"
+#: Every person's live view on /display (staff, supervisors, admins; never boards): a
+#: counter's view the boards already got inside a call still goes there.
+PEOPLE = "people"
 
 
 def zone_room(zone: str | None) -> str:

@@ -34,6 +34,7 @@ from ..store.db import DatabaseClosed
 from .events import Realtime, pad_prompt
 from .guard import refusal
 from .rooms import (
+    PEOPLE,
     SUPERVISORS,
     counter_room,
     device_room,
@@ -86,6 +87,8 @@ class DisplayNamespace(_Base):
         self.remember(who)
         zone = who.zone if who.kind == "device" else None
         join_room(zone_room(zone))
+        if who.kind == "user":
+            join_room(PEOPLE)
         if who.has_role(Role.SUPERVISOR, Role.ADMIN):
             join_room(SUPERVISORS)
         if who.kind == "device":
@@ -127,12 +130,13 @@ class DisplayNamespace(_Base):
             return
         # The live calls missed carried their counters' views: the counters as they are
         # now come first, so a replayed call is judged against its counter's present.
+        emitted = self.rt.last_emitted()  # by any process: the rest is on its way live
         at = {row["counter"] for row in rows}
         for view in views:
             if view["number"] in at:
                 emit(EV_COUNTER, {"counter": view})
         for row in rows:
-            if row["seq"] > self.rt.last_emitted:
+            if row["seq"] > emitted:
                 break  # not yet published live; it will arrive through the live stream
             emit(EV_CALL, {**hall.call_payload(row, names, ctx.announcer), "prev_seq": prev})
             prev = row["seq"]

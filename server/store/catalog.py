@@ -60,6 +60,16 @@ def counters(conn: sqlite3.Connection, *, zone: str | None = None) -> list[dict[
     return [_counter(r) for r in rows]
 
 
+def zones(conn: sqlite3.Connection) -> list[str]:
+    """Every zone a board may show: its counters' and its boards' (devices') zones."""
+    rows = conn.execute(
+        "SELECT zone FROM counter WHERE zone IS NOT NULL"
+        " UNION SELECT zone FROM device WHERE zone IS NOT NULL AND revoked_at IS NULL"
+        " ORDER BY 1"
+    )
+    return [r[0] for r in rows]
+
+
 def counter(conn: sqlite3.Connection, number: int) -> dict[str, Any] | None:
     row = conn.execute(
         "SELECT * FROM counter WHERE number = ? AND active = 1", (number,)

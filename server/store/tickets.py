@@ -427,6 +427,12 @@ def last_seq(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
+def last_event_id(conn: sqlite3.Connection) -> int:
+    """The newest ticket event: it moves whenever any ticket changes state."""
+    row = conn.execute("SELECT max(id) FROM ticket_event").fetchone()
+    return int(row[0] or 0)
+
+
 def history(
     conn: sqlite3.Connection, counter: int, day: str, limit: int = 20
 ) -> list[dict[str, Any]]:
