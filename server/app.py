@@ -16,6 +16,7 @@ from .clock import Clock
 from .config import Config
 from .context import Context
 from .ratelimit import RateLimiter
+from .dbconfig import open_store
 from .store import Database, migrate
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def create_app(
     # Every file the server serves or writes lives under this folder; a relative one is
     # the working directory's (Flask would resolve it against the package: issue 16.1).
     data = datadir.prepare(Path(data_dir).expanduser().resolve())  # 0700, files 0600
-    db = Database(data / "motcua.sqlite3")
+    db = open_store(cfg, data)
     migrate(db)
     clk = clock or Clock()
     if seed:

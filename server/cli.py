@@ -64,10 +64,11 @@ def absolute(path: str | Path) -> Path:
 
 def open_database(cfg: config_mod.Config, data_dir: Path):
     from .seed import seed_if_empty
-    from .store import Database, migrate
+    from .dbconfig import open_store
+    from .store import migrate
 
     datadir.prepare(data_dir)
-    db = Database(data_dir / "motcua.sqlite3")
+    db = open_store(cfg, data_dir)
     migrate(db)
     seed_if_empty(db, cfg, Clock().now())
     return db
@@ -99,14 +100,16 @@ def main(verbose: bool) -> None:
 def check_config(cfg, config_path, data_dir) -> None:
     from .apikey_limit import settings as apikey_settings
     from .connlimits import settings as connection_settings
+    from .dbconfig import settings as database_settings
     from .dossiers.settings import parse_settings
     from .notify.config import sms_settings
     from .security import settings as security_settings
 
     # The sections their own modules validate (security, connections, sms, dossiers,
-    # api_keys) are checked here too, so a bad key is reported before the server is started.
+    # api_keys, database) are checked here too, so a bad key is reported before the
+    # server is started.
     checks = (security_settings, connection_settings, sms_settings, parse_settings)
-    for validate in (*checks, apikey_settings):
+    for validate in (*checks, apikey_settings, database_settings):
         try:
             validate(cfg)
         except config_mod.ConfigError as exc:

@@ -509,7 +509,7 @@ _KNOWN = {
     "seed",
 }
 #: Sections validated by the module that owns them (kept raw in Config.extra).
-EXTRA_SECTIONS = {"sms", "dossiers", "security", "reports", "connections", "api_keys"}
+EXTRA_SECTIONS = {"sms", "dossiers", "security", "reports", "connections", "api_keys", "database"}
 
 
 def _check_keys(data: dict[str, Any]) -> None:

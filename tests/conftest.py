@@ -20,6 +20,7 @@ from server import accounts  # noqa: E402
 from server import config as config_mod  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.clock import FixedClock  # noqa: E402
+from tests.engines import ON_PG, fresh_schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -29,6 +30,27 @@ MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=TZ)
 
 def shipped_config() -> config_mod.Config:
     return config_mod.load(ROOT / "config.yaml", env={})
+
+
+@pytest.fixture(autouse=True)
+def engine(monkeypatch) -> Iterator[str]:
+    """The store every test uses: SQLite files by default, or a PostgreSQL schema of its
+    own (tests/engines.py), named to the app and to every process the test starts."""
+    if not ON_PG:
+        monkeypatch.delenv("MOTCUA_DATABASE_URL", raising=False)
+        yield "sqlite"
+        return
+    with fresh_schema() as url:
+        monkeypatch.setenv("MOTCUA_DATABASE_URL", url)
+        yield "postgresql"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if ON_PG:
+        skip = pytest.mark.skip(reason="tests SQLite itself")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from .dialect import chunks, marks
+
 
 def user_row(row: sqlite3.Row | None) -> dict[str, Any] | None:
     """A user row as a dict: `counters` decoded from JSON, `active` a bool."""
@@ -20,43 +22,44 @@ def user_row(row: sqlite3.Row | None) -> dict[str, Any] | None:
 
 def insert_user(conn: sqlite3.Connection, u: dict[str, Any]) -> int:
     cur = conn.execute(
-        """INSERT INTO user (username, full_name, role, password_hash, counters, created_at)
-           VALUES (:username, :full_name, :role, :password_hash, :counters, :created_at)""",
+        """INSERT INTO "user" (username, full_name, role, password_hash, counters, created_at)
+           VALUES (:username, :full_name, :role, :password_hash, :counters, :created_at)
+           RETURNING id""",
         {**u, "counters": json.dumps(list(u.get("counters", [])))},
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def update_user(conn: sqlite3.Connection, user_id: int, **fields: Any) -> None:
     if "counters" in fields:
         fields["counters"] = json.dumps(list(fields["counters"]))
     sets = ", ".join(f"{k} = ?" for k in fields)
-    conn.execute(f"UPDATE user SET {sets} WHERE id = ?", [*fields.values(), user_id])
+    conn.execute(f'UPDATE "user" SET {sets} WHERE id = ?', [*fields.values(), user_id])
 
 
 def user_by_name(conn: sqlite3.Connection, username: str) -> dict[str, Any] | None:
-    return user_row(conn.execute("SELECT * FROM user WHERE username = ?", (username,)).fetchone())
+    return user_row(conn.execute('SELECT * FROM "user" WHERE username = ?', (username,)).fetchone())
 
 
 def user(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
-    return user_row(conn.execute("SELECT * FROM user WHERE id = ?", (user_id,)).fetchone())
+    return user_row(conn.execute('SELECT * FROM "user" WHERE id = ?', (user_id,)).fetchone())
 
 
 def users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [u for r in conn.execute("SELECT * FROM user ORDER BY username") if (u := user_row(r))]
+    return [u for r in conn.execute('SELECT * FROM "user" ORDER BY username') if (u := user_row(r))]
 
 
 def insert_user_token(conn: sqlite3.Connection, user_id: int, token_hash: str, at: str) -> int:
     cur = conn.execute(
-        "INSERT INTO user_token (user_id, token_hash, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO user_token (user_id, token_hash, created_at) VALUES (?, ?, ?) RETURNING id",
         (user_id, token_hash, at),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def user_by_token(conn: sqlite3.Connection, token_hash: str) -> dict[str, Any] | None:
     row = conn.execute(
-        """SELECT user.* FROM user_token JOIN user ON user.id = user_token.user_id
+        """SELECT "user".* FROM user_token JOIN "user" ON "user".id = user_token.user_id
            WHERE user_token.token_hash = ? AND user_token.revoked_at IS NULL AND user.active = 1""",
         (token_hash,),
     ).fetchone()
@@ -72,37 +75,42 @@ def revoke_user_tokens(conn: sqlite3.Connection, user_id: int, at: str) -> int:
 
 
 def users_by_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT * FROM user WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
-    )
-    return {u["id"]: u for r in rows if (u := user_row(r))}
+    out: dict[int, dict[str, Any]] = {}
+    for part in chunks(ids):
+        rows = conn.execute(f'SELECT * FROM "user" WHERE id IN ({marks(part)})', part)
+        out.update((u["id"], u) for r in rows if (u := user_row(r)))
+    return out
 
 
 def live_token_hashes(conn: sqlite3.Connection, token_hashes: Sequence[str]) -> set[str]:
     """Of these users' token hashes, those not revoked."""
-    rows = conn.execute(
-        """SELECT token_hash FROM user_token
-           WHERE token_hash IN (SELECT value FROM json_each(?)) AND revoked_at IS NULL""",
-        (json.dumps(list(token_hashes)),),
-    )
-    return {r[0] for r in rows}
+    out: set[str] = set()
+    for part in chunks(token_hashes):
+        rows = conn.execute(
+            f"""SELECT token_hash FROM user_token
+                WHERE token_hash IN ({marks(part)}) AND revoked_at IS NULL""",
+            part,
+        )
+        out.update(r[0] for r in rows)
+    return out
 
 
 def devices_by_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT * FROM device WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(ids)),),
-    )
-    return {r["id"]: dict(r) for r in rows}
+    out: dict[int, dict[str, Any]] = {}
+    for part in chunks(ids):
+        rows = conn.execute(f"SELECT * FROM device WHERE id IN ({marks(part)})", part)
+        out.update((r["id"], dict(r)) for r in rows)
+    return out
 
 
 def insert_device(conn: sqlite3.Connection, d: dict[str, Any]) -> int:
     cur = conn.execute(
         """INSERT INTO device (name, kind, zone, counter, token_hash, created_at)
-           VALUES (:name, :kind, :zone, :counter, :token_hash, :created_at)""",
+           VALUES (:name, :kind, :zone, :counter, :token_hash, :created_at)
+           RETURNING id""",
         d,
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def device(conn: sqlite3.Connection, device_id: int) -> dict[str, Any] | None:

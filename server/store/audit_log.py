@@ -128,14 +128,14 @@ def search(
 def actors(conn: sqlite3.Connection) -> list[str]:
     """Who can appear in the log, for the filter list: every account, and the audit's
     other actors (devices, failed logins' names), "user:" dropped."""
-    found = {r[0] for r in conn.execute("SELECT username FROM user")}
+    found = {r[0] for r in conn.execute('SELECT username FROM "user"')}
     for (a,) in conn.execute("SELECT DISTINCT actor FROM audit"):
         found.add(a.removeprefix("user:"))
     return sorted(found)
 
 
 def full_names(conn: sqlite3.Connection) -> dict[str, str]:
-    return {r[0]: r[1] for r in conn.execute("SELECT username, full_name FROM user") if r[1]}
+    return {r[0]: r[1] for r in conn.execute('SELECT username, full_name FROM "user"') if r[1]}
 
 
 def audit_actions(conn: sqlite3.Connection) -> list[str]:

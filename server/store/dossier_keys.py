@@ -39,10 +39,10 @@ def insert_api_key(
 ) -> int:
     cur = conn.execute(
         """INSERT INTO api_key (department, scopes, token_hash, note, created_at)
-           VALUES (?, ?, ?, ?, ?)""",
+           VALUES (?, ?, ?, ?, ?) RETURNING id""",
         (department, json.dumps(sorted(scopes)), token_hash, note, at),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def _key(row: sqlite3.Row | None) -> dict[str, Any] | None:

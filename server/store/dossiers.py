@@ -272,10 +272,10 @@ def insert_dossier(conn: sqlite3.Connection, code: str, fields: dict[str, Any]) 
     values = _encode(fields)
     cols = ["code", *values]
     cur = conn.execute(
-        f"INSERT INTO dossier ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+        f"INSERT INTO dossier ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) RETURNING id",
         [code, *values.values()],
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def update_dossier(conn: sqlite3.Connection, dossier_id: int, fields: dict[str, Any]) -> None:
@@ -352,10 +352,10 @@ def event_by_key(conn: sqlite3.Connection, dossier_id: int, key: str) -> dict[st
 def insert_event(conn: sqlite3.Connection, e: dict[str, Any]) -> int:
     cols = list(e)
     cur = conn.execute(
-        f"INSERT INTO dossier_event ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+        f"INSERT INTO dossier_event ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) RETURNING id",
         list(e.values()),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def events(conn: sqlite3.Connection, dossier_id: int) -> list[dict[str, Any]]:

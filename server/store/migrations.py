@@ -1,6 +1,13 @@
 """Versioned schema migrations, applied in order at start, each once, each in its own
 transaction.  Append new migrations to MIGRATIONS with a unique name; never edit one
-that has shipped."""
+that has shipped.
+
+On PostgreSQL a new database starts from ``schema_pg.sql``: the schema the SQLite
+migrations up to ``PG_BASELINE`` build.  A migration after it is a triple
+``(name, sqlite_fn, pg)`` whose ``pg`` is the PostgreSQL statement(s) — a string, or a
+function given the connection.  ``migrate`` there holds an advisory lock, so several
+hosts may run ``motcua migrate`` (or start) at once: one applies, the others wait and
+find nothing left to do."""
 
 from __future__ import annotations
 
@@ -8,16 +15,23 @@ import importlib
 import logging
 import pkgutil
 import sqlite3
+from pathlib import Path
+from typing import Any
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlite_utils import Database as Utils
 
 from .db import Database
+from .dialect import is_pg
+from .pg import MIGRATE_LOCK
 
 log = logging.getLogger(__name__)
 
 Migration = Callable[[Utils], None]
+#: The last migration ``schema_pg.sql`` holds (see the module doc).
+PG_BASELINE = "0013_calendar_cutoff"
+SCHEMA_PG = Path(__file__).with_name("schema_pg.sql")
 
 
 def m0001_queue(db: Utils) -> None:
@@ -189,7 +203,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
 ]
 
 
-def all_migrations() -> list[tuple[str, Migration]]:
+def all_migrations() -> list[tuple[Any, ...]]:
     """This module's migrations plus every `MIGRATIONS` list of the other store modules
     (one per aggregate: dossiers, ratings …), ordered by name ("0003_…", "0004_…")."""
     from . import __name__ as package
@@ -201,7 +215,7 @@ def all_migrations() -> list[tuple[str, Migration]]:
             continue
         module = importlib.import_module(f"{package}.{mod.name}")
         found.extend(getattr(module, "MIGRATIONS", []))
-    names = [n for n, _ in found]
+    names = [m[0] for m in found]
     if len(names) != len(set(names)):
         raise RuntimeError(
             f"duplicate migration names: {sorted(n for n in names if names.count(n) > 1)}"
@@ -209,14 +223,16 @@ def all_migrations() -> list[tuple[str, Migration]]:
     return sorted(found, key=lambda m: m[0])
 
 
-def migrate(database: Database) -> list[str]:
+def migrate(database: Any) -> list[str]:
     """Apply every migration not yet applied; return the names applied now."""
+    if is_pg(database):
+        return _migrate_pg(database)
     applied_now: list[str] = []
     with database.write() as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS _migration (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
-    for name, fn in all_migrations():
+    for name, fn, *_ in all_migrations():
         with database.write() as conn:
             if _applied(conn, name):
                 continue
@@ -232,3 +248,53 @@ def migrate(database: Database) -> list[str]:
 
 def _applied(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM _migration WHERE name = ?", (name,)).fetchone() is not None
+
+
+def _migrate_pg(database: Any) -> list[str]:
+    applied_now: list[str] = []
+    with database.connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(?)", (MIGRATE_LOCK,))
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS _migration (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = {r[0] for r in conn.execute("SELECT name FROM _migration")}
+            for entry in all_migrations():
+                name = entry[0]
+                if name in done:
+                    continue
+                conn.execute("BEGIN")
+                try:
+                    if not done and name <= PG_BASELINE:
+                        if not applied_now:
+                            conn.raw.execute(SCHEMA_PG.read_text(encoding="utf-8"))
+                    elif name <= PG_BASELINE:
+                        raise RuntimeError(
+                            f"migration {name}: this PostgreSQL database lacks a migration "
+                            f"its baseline ({PG_BASELINE}) holds; it was not made by motcua"
+                        )
+                    else:
+                        _run_pg(name, entry)
+                        pg = entry[2]
+                        if callable(pg):
+                            pg(conn)
+                        else:
+                            conn.raw.execute(pg)
+                    conn.execute(
+                        "INSERT INTO _migration (name, applied_at) VALUES (?, ?)",
+                        (name, datetime.now(UTC).isoformat()),
+                    )
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+                applied_now.append(name)
+                log.info("applied migration %s", name)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATE_LOCK,))
+    return applied_now
+
+
+def _run_pg(name: str, entry: tuple[Any, ...]) -> None:
+    if len(entry) < 3 or entry[2] is None:
+        raise RuntimeError(f"migration {name} has no PostgreSQL statement (see migrations.py)")

@@ -21,10 +21,11 @@ def insert(conn: sqlite3.Connection, n: dict[str, Any]) -> int | None:
     cols = list(n)
     cur = conn.execute(
         f"""INSERT INTO notification ({", ".join(cols)}) VALUES ({", ".join("?" for _ in cols)})
-            ON CONFLICT (event_key) DO NOTHING""",
+            ON CONFLICT (event_key) DO NOTHING RETURNING id""",
         list(n.values()),
     )
-    return int(cur.lastrowid or 0) if cur.rowcount else None
+    row = cur.fetchone()
+    return int(row[0]) if row else None
 
 
 def claim(conn: sqlite3.Connection, worker: str, now: str, limit: int) -> list[dict[str, Any]]:
@@ -155,19 +156,19 @@ MIGRATIONS = [("0012_sms_quota", m0012_sms_quota)]
 
 def quota_used(conn: sqlite3.Connection, subject: str, window: str) -> int:
     row = conn.execute(
-        "SELECT n FROM sms_quota WHERE subject = ? AND window = ?", (subject, window)
+        'SELECT n FROM sms_quota WHERE subject = ? AND "window" = ?', (subject, window)
     ).fetchone()
     return int(row["n"]) if row else 0
 
 
 def quota_take(conn: sqlite3.Connection, subject: str, window: str) -> None:
     conn.execute(
-        """INSERT INTO sms_quota (subject, window, n) VALUES (?, ?, 1)
-           ON CONFLICT (subject, window) DO UPDATE SET n = n + 1""",
+        """INSERT INTO sms_quota (subject, "window", n) VALUES (?, ?, 1)
+           ON CONFLICT (subject, "window") DO UPDATE SET n = n + 1""",
         (subject, window),
     )
 
 
 def quota_forget(conn: sqlite3.Connection, before: str) -> None:
     """Drop windows that ended (their window key sorts before ``before``)."""
-    conn.execute("DELETE FROM sms_quota WHERE window < ?", (before,))
+    conn.execute('DELETE FROM sms_quota WHERE "window" < ?', (before,))

@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlite_utils import Database as Utils
 
+from .dialect import is_pg
+
 _WAIT = """(julianday(CASE WHEN t.transferred_from IS NULL THEN t.called_at
                             ELSE (SELECT min(e.at) FROM ticket_event e
                                   WHERE e.ticket_id = t.id AND +e.action = 'call') END)
@@ -30,7 +32,18 @@ _WAIT = """(julianday(CASE WHEN t.transferred_from IS NULL THEN t.called_at
 # the planner, with statistics, may otherwise prefer UNIQUE(service, day, number).)
 
 
-def _hour(base: str, other_days: Mapping[str, str]) -> tuple[str, list[Any]]:
+#: What SQLite and PostgreSQL say differently here, by ``is_pg``: the hour of a time
+#: shifted by a modifier ('+25200 seconds'), the join of a group's values into one text,
+#: and the index a query must read (SQLite's planner may otherwise pick another one).
+_LOCAL_HOUR = {
+    False: "CAST(strftime('%H', t.issued_at, {modifier}) AS INTEGER)",
+    True: "CAST(extract(hour FROM t.issued_at::timestamptz + CAST({modifier} AS interval)) AS INTEGER)",
+}
+_JOINED = {False: "group_concat({expr})", True: "string_agg(CAST({expr} AS TEXT), ',')"}
+_TICKETS = {False: "ticket t INDEXED BY ticket_report", True: "ticket t"}
+
+
+def _hour(pg: bool, base: str, other_days: Mapping[str, str]) -> tuple[str, list[Any]]:
     """The SQL of a ticket's local hour and its parameters (see the module doc).
 
     Stored times are UTC ('…T02:05:00.000000+00:00', ``clock.iso``), so with one
@@ -40,13 +53,10 @@ def _hour(base: str, other_days: Mapping[str, str]) -> tuple[str, list[Any]]:
     if not other_days and seconds % 3600 == 0:
         return "(CAST(substr(t.issued_at, 12, 2) AS INTEGER) + ?) % 24", [seconds // 3600 + 24]
     if not other_days:
-        return "CAST(strftime('%H', t.issued_at, ?) AS INTEGER)", [base]
+        return _LOCAL_HOUR[pg].format(modifier="?"), [base]
     cases = " ".join("WHEN ? THEN ?" for _ in other_days)
     args = [x for day, mod in other_days.items() for x in (day, mod)]
-    return (
-        f"CAST(strftime('%H', t.issued_at, CASE t.day {cases} ELSE ? END) AS INTEGER)",
-        [*args, base],
-    )
+    return _LOCAL_HOUR[pg].format(modifier=f"CASE t.day {cases} ELSE ? END"), [*args, base]
 
 
 def _seconds(expr: str) -> str:
@@ -63,11 +73,13 @@ def ticket_times(
     A year is ~100,000 tickets: joined by SQLite in C, their waits reach Python as a few
     hundred strings instead of 100,000 rows.  `base` is the strftime modifier of the
     center's UTC offset ('+25200 seconds'), `other_days` the days whose offset differs."""
-    hour, hour_args = _hour(base, other_days)
+    pg = is_pg(conn)
+    hour, hour_args = _hour(pg, base, other_days)
     return conn.execute(
-        f"""SELECT t.day, t.service, {hour}, t.status, t.transferred_from IS NOT NULL,
-                   count(*), group_concat({_seconds(_WAIT)})
-            FROM ticket t INDEXED BY ticket_report WHERE t.day >= ? AND t.day <= ?
+        f"""SELECT t.day, t.service, {hour}, t.status,
+                   CASE WHEN t.transferred_from IS NOT NULL THEN 1 ELSE 0 END,
+                   count(*), {_JOINED[pg].format(expr=_seconds(_WAIT))}
+            FROM {_TICKETS[pg]} WHERE t.day >= ? AND t.day <= ?
             GROUP BY 1, 2, 3, 4, 5""",
         [*hour_args, day_from, day_to],
     ).fetchall()
@@ -79,11 +91,12 @@ def ticket_work(
     """(day, service, status, counter, staff, count, "seconds,seconds,…") per group of
     the range: who finished what, with the service times (start → finish, whole seconds) of
     the tickets served (see ticket_times)."""
+    pg = is_pg(conn)
     took = _seconds("(julianday(t.finished_at) - julianday(t.started_at)) * 86400.0")
+    joined = _JOINED[pg].format(expr=f"CASE WHEN t.status = 'done' THEN {took} END")
     return conn.execute(
-        f"""SELECT t.day, t.service, t.status, t.counter, t.staff, count(*),
-                   group_concat(CASE WHEN t.status = 'done' THEN {took} END)
-            FROM ticket t INDEXED BY ticket_report WHERE t.day >= ? AND t.day <= ?
+        f"""SELECT t.day, t.service, t.status, t.counter, t.staff, count(*), {joined}
+            FROM {_TICKETS[pg]} WHERE t.day >= ? AND t.day <= ?
             GROUP BY 1, 2, 3, 4, 5""",
         [day_from, day_to],
     ).fetchall()
@@ -153,7 +166,11 @@ def cache_days(
     mark = int(conn.execute("SELECT event_id FROM report_mark WHERE id = 1").fetchone()[0])
     if mark > seen_event_id:
         return
-    conn.executemany("INSERT OR REPLACE INTO report_day VALUES (?, ?, ?, ?)", rows)
+    conn.executemany(
+        """INSERT INTO report_day (day, hours, times, work) VALUES (?, ?, ?, ?)
+           ON CONFLICT (day, hours) DO UPDATE SET times = excluded.times, work = excluded.work""",
+        rows,
+    )
 
 
 def transfers(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[Any, ...]]:
@@ -201,7 +218,7 @@ def counter_names(conn: sqlite3.Connection) -> dict[int, str]:
 
 
 def staff_names(conn: sqlite3.Connection) -> dict[str, str]:
-    return {r[0]: r[1] for r in conn.execute("SELECT username, full_name FROM user")}
+    return {r[0]: r[1] for r in conn.execute('SELECT username, full_name FROM "user"')}
 
 
 def waiting_now(conn: sqlite3.Connection, day: str) -> dict[str, int]:

@@ -7,7 +7,6 @@ so every server process and the `motcua` command see the same state."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database as Utils
 
 from .accounts import user_row
+from .dialect import chunks, marks
 
 #: The throttle row of an address itself (no user name contains "*").
 ANY_ACCOUNT = "*"
@@ -57,18 +57,18 @@ def insert_session(
 ) -> int:
     cur = conn.execute(
         """INSERT INTO staff_session (id_hash, user_id, created_at, last_seen, ip)
-           VALUES (?, ?, ?, ?, ?)""",
+           VALUES (?, ?, ?, ?, ?) RETURNING id""",
         (id_hash, user_id, at, at, ip),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def live_session(conn: sqlite3.Connection, id_hash: str, since: str) -> dict[str, Any] | None:
     """The session (not revoked, created after `since`) with its user's row."""
     row = conn.execute(
         """SELECT staff_session.id AS session_id, staff_session.last_seen AS session_seen,
-                  user.*
-           FROM staff_session JOIN user ON user.id = staff_session.user_id
+                  "user".*
+           FROM staff_session JOIN "user" ON "user".id = staff_session.user_id
            WHERE staff_session.id_hash = ? AND staff_session.revoked_at IS NULL
              AND staff_session.created_at > ?""",
         (id_hash, since),
@@ -80,13 +80,15 @@ def live_session_hashes(
     conn: sqlite3.Connection, id_hashes: Sequence[str], since: str
 ) -> dict[str, int]:
     """Of these session hashes, the live ones, with their user's id."""
-    rows = conn.execute(
-        """SELECT id_hash, user_id FROM staff_session
-           WHERE id_hash IN (SELECT value FROM json_each(?))
-             AND revoked_at IS NULL AND created_at > ?""",
-        (_json_list(id_hashes), since),
-    )
-    return {r["id_hash"]: r["user_id"] for r in rows}
+    out: dict[str, int] = {}
+    for part in chunks(id_hashes):
+        rows = conn.execute(
+            f"""SELECT id_hash, user_id FROM staff_session
+                WHERE id_hash IN ({marks(part)}) AND revoked_at IS NULL AND created_at > ?""",
+            [*part, since],
+        )
+        out.update((r["id_hash"], r["user_id"]) for r in rows)
+    return out
 
 
 def touch_session(conn: sqlite3.Connection, session_id: int, at: str) -> None:
@@ -117,12 +119,16 @@ def prune_sessions(conn: sqlite3.Connection, before: str) -> None:
 # --- login throttle -------------------------------------------------------------------------
 def blocked_until(conn: sqlite3.Connection, address: str, usernames: Sequence[str]) -> str | None:
     """The latest end of a block on this address for any of these accounts."""
-    row = conn.execute(
-        """SELECT max(blocked_until) FROM login_throttle
-           WHERE address = ? AND username IN (SELECT value FROM json_each(?))""",
-        (address, _json_list(usernames)),
-    ).fetchone()
-    return row[0] if row else None
+    latest: str | None = None
+    for part in chunks(usernames):
+        row = conn.execute(
+            f"""SELECT max(blocked_until) FROM login_throttle
+                WHERE address = ? AND username IN ({marks(part)})""",
+            [address, *part],
+        ).fetchone()
+        if row and row[0] is not None and (latest is None or row[0] > latest):
+            latest = row[0]
+    return latest
 
 
 def failures(conn: sqlite3.Connection, address: str, username: str) -> dict[str, Any] | None:
@@ -162,7 +168,3 @@ def clear_account(conn: sqlite3.Connection, username: str) -> int:
 
 def prune_failures(conn: sqlite3.Connection, before: str) -> None:
     conn.execute("DELETE FROM login_throttle WHERE last_failure < ?", (before,))
-
-
-def _json_list(values: Sequence[Any]) -> str:
-    return json.dumps(list(values))

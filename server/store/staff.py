@@ -29,10 +29,11 @@ def insert_token(
     conn: sqlite3.Connection, user_id: int, token_hash: str, label: str, at: str
 ) -> int:
     cur = conn.execute(
-        "INSERT INTO user_token (user_id, token_hash, label, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO user_token (user_id, token_hash, label, created_at) VALUES (?, ?, ?, ?) "
+        "RETURNING id",
         (user_id, token_hash, label, at),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def tokens(conn: sqlite3.Connection, user_id: int) -> list[dict[str, Any]]:

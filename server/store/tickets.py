@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlite_utils import Database as Utils
 
+from .dialect import is_pg
+
 TICKET_COLUMNS = (
     "service",
     "day",
@@ -117,10 +119,10 @@ def issued_count(conn: sqlite3.Connection, service: str, day: str) -> int:
 
 def insert_ticket(conn: sqlite3.Connection, t: dict[str, Any]) -> int:
     cur = conn.execute(
-        f"INSERT INTO ticket ({', '.join(TICKET_COLUMNS)}) VALUES ({', '.join('?' * len(TICKET_COLUMNS))})",
+        f"INSERT INTO ticket ({', '.join(TICKET_COLUMNS)}) VALUES ({', '.join('?' * len(TICKET_COLUMNS))}) RETURNING id",
         [t.get(c) for c in TICKET_COLUMNS],
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def ticket(conn: sqlite3.Connection, ticket_id: int) -> dict[str, Any] | None:
@@ -291,8 +293,7 @@ _ISSUE_CONTEXT = """
 SELECT s.*,
   (SELECT coalesce(sum(n), 0) FROM waiting_count
    WHERE day = :day AND queue_service = :code AND prio >= :prio) - ({later}) AS ahead,
-  (SELECT json_group_array(json_array(services, state)) FROM counter WHERE active = 1)
-    AS counters,
+  (SELECT {counters} FROM counter WHERE active = 1) AS counters,
   r.done, r.done_mean_min
 FROM service s,
   (SELECT count(*) AS done,
@@ -304,12 +305,23 @@ _LATER = """SELECT count(*) FROM ticket WHERE day = :day AND status = 'waiting'
             AND queue_service = :code AND {which} AND queued_at > :at"""
 #: A normal ticket has every waiting priority ticket ahead; a priority ticket only the
 #: priority ones (their classes lie either side of 'normal' in the queue index).
-_ISSUE_CONTEXT_NORMAL = _ISSUE_CONTEXT.format(later=_LATER.format(which="priority = 'normal'"))
-_ISSUE_CONTEXT_PRIORITY = _ISSUE_CONTEXT.format(
-    later="({}) + ({})".format(
-        _LATER.format(which="priority < 'normal'"), _LATER.format(which="priority > 'normal'")
-    )
+_LATER_NORMAL = _LATER.format(which="priority = 'normal'")
+_LATER_PRIORITY = "({}) + ({})".format(
+    _LATER.format(which="priority < 'normal'"), _LATER.format(which="priority > 'normal'")
 )
+#: The active counters as one JSON text, in each dialect.
+_COUNTERS_JSON = {
+    False: "json_group_array(json_array(services, state))",
+    True: "coalesce(json_agg(json_build_array(services, state))::text, '[]')",
+}
+#: (on PostgreSQL, priority ticket) → the statement.
+_ISSUE_CONTEXTS = {
+    (pg, prio): _ISSUE_CONTEXT.format(
+        later=_LATER_PRIORITY if prio else _LATER_NORMAL, counters=_COUNTERS_JSON[pg]
+    )
+    for pg in (False, True)
+    for prio in (False, True)
+}
 
 
 def issue_context(
@@ -320,7 +332,7 @@ def issue_context(
     for an unknown service."""
     normal = priority == "normal"
     row = conn.execute(
-        _ISSUE_CONTEXT_NORMAL if normal else _ISSUE_CONTEXT_PRIORITY,
+        _ISSUE_CONTEXTS[is_pg(conn), not normal],
         {"code": code, "day": day, "prio": 0 if normal else 1, "at": at, "since": since},
     ).fetchone()
     if row is None:
@@ -364,11 +376,13 @@ def counter_throughput(conn: sqlite3.Connection, counter: int, since: str) -> in
 
 def insert_call(conn: sqlite3.Connection, c: dict[str, Any]) -> int:
     cur = conn.execute(
-        """INSERT INTO call (ticket_id, label, counter, counter_name, zone, service, recall, at)
-           VALUES (:ticket_id, :label, :counter, :counter_name, :zone, :service, :recall, :at)""",
+        """INSERT INTO call (seq, ticket_id, label, counter, counter_name, zone, service, recall, at)
+           VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM call),
+                   :ticket_id, :label, :counter, :counter_name, :zone, :service, :recall, :at)
+           RETURNING seq""",
         c,
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 #: Calls with how their ticket stands now (boards show whether a call still holds).

@@ -1,0 +1,28 @@
+"""Which SQL dialect a connection or database speaks.  A store module that must say
+something differently on PostgreSQL asks here, once, next to its statement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+
+def is_pg(conn_or_db: Any) -> bool:
+    """True for a PostgreSQL connection or database (``server.store.pg``)."""
+    return getattr(conn_or_db, "dialect", "sqlite") == "postgresql"
+
+
+#: Most values one ``IN (?, ?, …)`` list binds (SQLite's and psycopg's limits are far above).
+IN_CHUNK = 500
+
+
+def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
+    """``values`` in lists of at most ``size``, for ``IN (…)`` lists (see ``marks``)."""
+    items = list(dict.fromkeys(values))
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def marks(values: Sequence[Any]) -> str:
+    """``?, ?, …``: one placeholder per value."""
+    return ", ".join("?" * len(values))
