@@ -60,7 +60,7 @@ def insert_user_token(conn: sqlite3.Connection, user_id: int, token_hash: str, a
 def user_by_token(conn: sqlite3.Connection, token_hash: str) -> dict[str, Any] | None:
     row = conn.execute(
         """SELECT "user".* FROM user_token JOIN "user" ON "user".id = user_token.user_id
-           WHERE user_token.token_hash = ? AND user_token.revoked_at IS NULL AND user.active = 1""",
+           WHERE user_token.token_hash = ? AND user_token.revoked_at IS NULL AND "user".active = 1""",
         (token_hash,),
     ).fetchone()
     return user_row(row)

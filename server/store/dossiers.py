@@ -212,9 +212,9 @@ def upsert_department(conn: sqlite3.Connection, d: dict[str, Any]) -> None:
         """INSERT INTO department (code, name, place, contact, created_at)
            VALUES (:code, :name, :place, :contact, :created_at)
            ON CONFLICT (code) DO UPDATE SET
-             name = COALESCE(excluded.name, name),
-             place = COALESCE(excluded.place, place),
-             contact = COALESCE(excluded.contact, contact)""",
+             name = COALESCE(excluded.name, department.name),
+             place = COALESCE(excluded.place, department.place),
+             contact = COALESCE(excluded.contact, department.contact)""",
         {"place": None, "contact": None, **d},
     )
 

@@ -164,7 +164,7 @@ def quota_used(conn: sqlite3.Connection, subject: str, window: str) -> int:
 def quota_take(conn: sqlite3.Connection, subject: str, window: str) -> None:
     conn.execute(
         """INSERT INTO sms_quota (subject, "window", n) VALUES (?, ?, 1)
-           ON CONFLICT (subject, "window") DO UPDATE SET n = n + 1""",
+           ON CONFLICT (subject, "window") DO UPDATE SET n = sms_quota.n + 1""",
         (subject, window),
     )
 

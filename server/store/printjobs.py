@@ -56,7 +56,7 @@ def upsert_sent(
                                   created_at, sent_at, updated_at)
            VALUES (:id, :ticket_id, :device_id, :day, :payload, 'sent', 1, :at, :at, :at)
            ON CONFLICT(id) DO UPDATE SET
-               attempts = attempts + 1,
+               attempts = print_job.attempts + 1,
                sent_at = excluded.sent_at,
                updated_at = excluded.updated_at
            RETURNING *""",

@@ -98,7 +98,7 @@ def next_number(conn: sqlite3.Connection, service: str, day: str, first: int) ->
     writers can never get the same number and no number is skipped."""
     row = conn.execute(
         """INSERT INTO daily_number (service, day, n) VALUES (?, ?, ?)
-           ON CONFLICT(service, day) DO UPDATE SET n = n + 1
+           ON CONFLICT(service, day) DO UPDATE SET n = daily_number.n + 1
            RETURNING n""",
         (service, day, first),
     ).fetchone()
