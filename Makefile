@@ -32,6 +32,11 @@ types: $(STAMP)
 
 unit: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+	@if [ -n "$$MOTCUA_TEST_DATABASE_URL" ]; then \
+	  echo "== the suite again on PostgreSQL ($$MOTCUA_TEST_DATABASE_URL) and Redis"; \
+	  MOTCUA_TEST_ENGINE=postgresql $(BIN)/python -m pytest -q -p no:cacheprovider \
+	    -m "not sqlite_only"; \
+	fi
 
 test: lint types unit
 

@@ -18,8 +18,12 @@ from .context import Context
 from .ratelimit import RateLimiter
 from .dbconfig import open_store
 from .store import Database, migrate
+from .store.dialect import is_pg
 
 log = logging.getLogger(__name__)
+
+#: The `setting` row of the session secret on a shared (PostgreSQL) database.
+SECRET_SETTING = "secret_key"
 
 
 class BoundedInt(IntegerConverter):
@@ -31,9 +35,21 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def _secret_key(data_dir: Path, cfg: Config) -> str:
+def _secret_key(data_dir: Path, cfg: Config, db: Any) -> str:
+    """MOTCUA_SECRET_KEY, else the one every process of this database shares: kept in the
+    shared PostgreSQL database (a session signed by one host is good on the next), or in
+    the data folder beside the embedded SQLite file."""
     if cfg.secret_key:
         return cfg.secret_key
+    if is_pg(db):
+        from .store import catalog
+
+        with db.write() as conn:
+            key = catalog.setting(conn, SECRET_SETTING)
+            if key is None:
+                key = secrets.token_hex(32)
+                catalog.set_setting(conn, SECRET_SETTING, key)
+        return key
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
@@ -66,7 +82,7 @@ def create_app(
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
     app.url_map.converters["int"] = BoundedInt
     app.config.update(
-        SECRET_KEY=_secret_key(data, cfg),
+        SECRET_KEY=_secret_key(data, cfg, db),
         TESTING=testing,
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,

@@ -121,6 +121,34 @@ def check_config(cfg, config_path, data_dir) -> None:
 
 
 @main.command(
+    help="Create or update the database schema (PostgreSQL: safe on several hosts at once)."
+)
+@db_options
+def migrate(cfg, config_path, data_dir) -> None:
+    from .dbconfig import database_url, open_store
+    from .store import migrate as apply_migrations
+    from .store.pg import redact
+
+    datadir.prepare(data_dir)
+    try:
+        url = database_url(cfg)
+        db = open_store(cfg, data_dir)
+    except config_mod.ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+    except Exception as exc:  # psycopg.OperationalError: unreachable, refused, no such db
+        raise click.ClickException(f"cannot open the database: {exc}") from None
+    try:
+        applied = apply_migrations(db)
+    finally:
+        db.close()
+    where = redact(url) if url else str(data_dir / "motcua.sqlite3")
+    if applied:
+        _say(f"{where}: applied {len(applied)} migrations ({applied[0]} … {applied[-1]})")
+    else:
+        _say(f"{where}: up to date")
+
+
+@main.command(
     "apply-config", help="Re-apply the config's seed (services, counters) to the database."
 )
 @db_options

@@ -20,7 +20,7 @@ from server import accounts  # noqa: E402
 from server import config as config_mod  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.clock import FixedClock  # noqa: E402
-from tests.engines import ON_PG, fresh_schema  # noqa: E402
+from tests.engines import ON_PG, fresh_schema, services_unreachable  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -43,6 +43,13 @@ def engine(monkeypatch) -> Iterator[str]:
     with fresh_schema() as url:
         monkeypatch.setenv("MOTCUA_DATABASE_URL", url)
         yield "postgresql"
+
+
+def pytest_sessionstart(session) -> None:
+    """With a test database or Redis named, it must answer: CI fails, never skips."""
+    problems = services_unreachable()
+    if problems:
+        pytest.exit("; ".join(problems), returncode=3)
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -42,3 +42,36 @@ def fresh_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def services_unreachable() -> list[str]:
+    """What is wrong with the services the environment names (empty: all answer).
+    ``MOTCUA_TEST_DATABASE_URL`` and ``MOTCUA_TEST_REDIS_URL`` are optional on a
+    developer's machine; once named (``.ci/run`` names both) they must be reachable."""
+    problems = []
+    url = os.environ.get("MOTCUA_TEST_DATABASE_URL")
+    if os.environ.get("MOTCUA_TEST_REQUIRE_SERVICES"):
+        for name in ("MOTCUA_TEST_DATABASE_URL", "MOTCUA_TEST_REDIS_URL"):
+            if not os.environ.get(name):
+                problems.append(f"MOTCUA_TEST_REQUIRE_SERVICES is set but {name} is not")
+    if ON_PG and not url:
+        problems.append("MOTCUA_TEST_ENGINE=postgresql needs MOTCUA_TEST_DATABASE_URL")
+    if url:
+        import psycopg
+
+        try:
+            with psycopg.connect(url, connect_timeout=5) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            problems.append(f"MOTCUA_TEST_DATABASE_URL {url}: {str(exc).strip()}")
+    redis_url = os.environ.get("MOTCUA_TEST_REDIS_URL")
+    if redis_url:
+        try:
+            import redis
+
+            redis.Redis.from_url(redis_url, socket_connect_timeout=5).ping()
+        except ImportError:
+            problems.append("MOTCUA_TEST_REDIS_URL is set but the redis package is missing")
+        except Exception as exc:  # redis.exceptions.ConnectionError and the like
+            problems.append(f"MOTCUA_TEST_REDIS_URL {redis_url}: {exc}")
+    return problems
