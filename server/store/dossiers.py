@@ -242,9 +242,9 @@ def upsert_procedure(conn: sqlite3.Connection, p: dict[str, Any]) -> None:
            ON CONFLICT (code) DO UPDATE SET
              name = excluded.name,
              department = excluded.department,
-             limit_days = COALESCE(excluded.limit_days, limit_days),
-             limit_hours = COALESCE(excluded.limit_hours, limit_hours),
-             cutoff = COALESCE(excluded.cutoff, cutoff)""",
+             limit_days = COALESCE(excluded.limit_days, procedure.limit_days),
+             limit_hours = COALESCE(excluded.limit_hours, procedure.limit_hours),
+             cutoff = COALESCE(excluded.cutoff, procedure.cutoff)""",
         {"limit_days": None, "limit_hours": None, "cutoff": None, **p},
     )
 

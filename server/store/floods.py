@@ -40,8 +40,9 @@ def user_key(user_id: int) -> int:
 _TAKE = """
 INSERT INTO kiosk_bucket (device_id, tokens, at) VALUES (:device, :burst - 1, :now)
 ON CONFLICT (device_id) DO UPDATE
-  SET tokens = min(:burst, tokens + max(0, :now - at) / :every) - 1, at = :now
-  WHERE min(:burst, tokens + max(0, :now - at) / :every) >= 1
+  SET tokens = min(:burst, kiosk_bucket.tokens + max(0, :now - kiosk_bucket.at) / :every) - 1,
+      at = :now
+  WHERE min(:burst, kiosk_bucket.tokens + max(0, :now - kiosk_bucket.at) / :every) >= 1
 RETURNING tokens"""
 
 
