@@ -15,9 +15,9 @@ from . import config as config_mod
 from .clock import Clock
 from .config import Config
 from .context import Context
-from .ratelimit import RateLimiter
 from .dbconfig import open_store
-from .store import Database, migrate
+from .ratelimit import RateLimiter
+from .store import migrate
 from .store.dialect import is_pg
 
 log = logging.getLogger(__name__)

@@ -63,8 +63,8 @@ def absolute(path: str | Path) -> Path:
 
 
 def open_database(cfg: config_mod.Config, data_dir: Path):
-    from .seed import seed_if_empty
     from .dbconfig import open_store
+    from .seed import seed_if_empty
     from .store import migrate
 
     datadir.prepare(data_dir)

@@ -102,8 +102,16 @@ def test_migrate_on_three_hosts_at_once_applies_each_migration_once(tmp_path):
         env = {**os.environ, "MOTCUA_DATABASE_URL": url}
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "migrate", "--config",
-                 str(ROOT / "config.yaml"), "--data-dir", str(tmp_path / f"host{i}")],
+                [
+                    sys.executable,
+                    "-m",
+                    "server.cli",
+                    "migrate",
+                    "--config",
+                    str(ROOT / "config.yaml"),
+                    "--data-dir",
+                    str(tmp_path / f"host{i}"),
+                ],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -127,8 +135,16 @@ def test_migrate_on_three_hosts_at_once_applies_each_migration_once(tmp_path):
 def test_migrate_names_an_unreachable_database(tmp_path):
     env = {**os.environ, "MOTCUA_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     out = subprocess.run(
-        [sys.executable, "-m", "server.cli", "migrate", "--config", str(ROOT / "config.yaml"),
-         "--data-dir", str(tmp_path / "d")],
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "migrate",
+            "--config",
+            str(ROOT / "config.yaml"),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
         env=env,
         capture_output=True,
         text=True,

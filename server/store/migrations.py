@@ -15,14 +15,13 @@ import importlib
 import logging
 import pkgutil
 import sqlite3
-from pathlib import Path
-from typing import Any
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database as Utils
 
-from .db import Database
 from .dialect import is_pg
 from .pg import MIGRATE_LOCK
 
