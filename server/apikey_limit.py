@@ -3,7 +3,8 @@
 One key once sent 5,000 cheap invalid PUTs (each answered 400) in 13 s, and the kiosks'
 ticket p99 rose to 4.1× quiet: every request, refused or not, costs the one worker that
 serves the hall.  So each key may make `requests` requests in any `per_s` seconds
-(a sliding window, `server.ratelimit`); beyond that it gets a 429 `rate_limited` with
+(a sliding window, `server.ratelimit`, shared by every process through Redis when
+they share a message queue); beyond that it gets a 429 `rate_limited` with
 Retry-After, before its request is looked at, while other keys, kiosks and staff are
 served as before.  Every request a key makes counts: reads, writes, import uploads,
 and requests it is not allowed to make.
@@ -36,7 +37,7 @@ from typing import Any
 from .config import Config, ConfigError, shown
 from .errors import RateLimited
 from .per_config import PerConfig
-from .ratelimit import RateLimiter
+from .ratelimit import Limiter
 
 SECTION = "api_keys"
 _KEYS = ("requests", "per_s", "hold_s")
@@ -90,14 +91,8 @@ def _parse(cfg: Config) -> ApiKeyLimit:
 settings: PerConfig[ApiKeyLimit] = PerConfig(_parse)
 
 
-def limiter(cfg: Config) -> RateLimiter | None:
-    """The app's limiter for API keys (None when the limit is off)."""
-    s = settings(cfg)
-    return None if s.off else RateLimiter(limit=s.requests, per_seconds=s.per_s)
-
-
 def check(
-    limits: RateLimiter | None, key_id: int, hold_s: float, sleep: Callable[[float], object]
+    limits: Limiter | None, key_id: int, hold_s: float, sleep: Callable[[float], object]
 ) -> None:
     """Count one request by API key `key_id`; when it is over its limit, wait up to
     `hold_s` (no longer than it must wait anyway) with `sleep` — the Socket.IO server's,

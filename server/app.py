@@ -16,7 +16,7 @@ from .clock import Clock
 from .config import Config
 from .context import Context
 from .dbconfig import open_store
-from .ratelimit import RateLimiter
+from .ratelimit import limiter
 from .store import migrate
 from .store.dialect import is_pg
 
@@ -91,15 +91,20 @@ def create_app(
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     context = Context(cfg=cfg, db=db, clock=clk, data_dir=data)
-    context.limits = {
-        "public": RateLimiter(limit=120, per_seconds=60),
-        "login": RateLimiter(limit=10, per_seconds=300),
-        "lookup": RateLimiter(limit=30, per_seconds=60),
-        "rating": RateLimiter(limit=20, per_seconds=60),
+    # In this process's memory, or in Redis when several processes share a message queue.
+    windows: dict[str, tuple[int, float]] = {
+        "public": (120, 60),
+        "login": (10, 300),
+        "lookup": (30, 60),
+        "rating": (20, 60),
     }
-    per_key = apikey_limit.limiter(cfg)  # config api_keys: requests per department key
-    if per_key is not None:
-        context.limits["apikey"] = per_key
+    key_limit = apikey_limit.settings(cfg)  # config api_keys: requests per department key
+    if not key_limit.off:
+        windows["apikey"] = (key_limit.requests, key_limit.per_s)
+    context.limits = {
+        name: limiter(cfg.message_queue, cfg.realtime_channel, name, limit, per)
+        for name, (limit, per) in windows.items()
+    }
     app.extensions["motcua"] = context
 
     from . import security, settings

@@ -13,7 +13,7 @@ from flask import current_app
 
 from .clock import Clock
 from .config import Config
-from .ratelimit import RateLimiter
+from .ratelimit import Limiter
 from .store import Database
 
 
@@ -25,7 +25,7 @@ class Context:
     db: Database
     clock: Clock
     data_dir: Path
-    limits: dict[str, RateLimiter] = field(default_factory=dict)
+    limits: dict[str, Limiter] = field(default_factory=dict)
     realtime: Any = None  # server.realtime.events.Realtime
     announcer: Any = None  # server.announce.Announcer
 
