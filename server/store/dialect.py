@@ -26,3 +26,11 @@ def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
 def marks(values: Sequence[Any]) -> str:
     """``?, ?, …``: one placeholder per value."""
     return ", ".join("?" * len(values))
+
+
+def indexed_by(conn: Any, table: str, index: str) -> str:
+    """``table INDEXED BY index`` on SQLite — whose planner, with statistics, may prefer
+    another index than the covering one a report was built for — and ``table`` on
+    PostgreSQL, which has no such clause (its planner weighs the covering index itself).
+    ``table`` may carry its alias: ``"ticket t"``."""
+    return table if is_pg(conn) else f"{table} INDEXED BY {index}"

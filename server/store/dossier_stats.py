@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database as Utils
 
+from .dialect import indexed_by
 from .dossiers import _dossier
 
 GROUPS = ("department", "procedure")
@@ -61,10 +62,10 @@ def _split(
     """Per (department, procedure): how many rows have each of ``values`` in ``column``
     (NULL or any other value counts under '') — sums, not a GROUP BY on the column, so
     the groups come straight out of the index's order with no sort."""
-    sums = ", ".join(f"sum({column} IS ?)" for _ in values)
+    sums = ", ".join(f"sum(CASE WHEN {column} = ? THEN 1 ELSE 0 END)" for _ in values)
     rows = conn.execute(
         f"""SELECT department, COALESCE(procedure, ''), count(*), {sums}
-            FROM dossier INDEXED BY {index} WHERE {where}
+            FROM {indexed_by(conn, "dossier", index)} WHERE {where}
             GROUP BY department, procedure""",
         [*values, *args],
     )
@@ -111,7 +112,7 @@ def open_at(conn: sqlite3.Connection, end: str, due_cutoff: str) -> list[tuple[s
                    SUM(CASE WHEN due_at IS NOT NULL AND due_at < ?
                              AND NOT (status IN (?, ?) AND status_at < ?)
                        THEN 1 ELSE 0 END)
-            FROM dossier INDEXED BY dossier_open_until
+            FROM {indexed_by(conn, "dossier", "dossier_open_until")}
             WHERE {OPEN_UNTIL} >= ? AND received_at < ?
             GROUP BY department, procedure""",
         (due_cutoff, *PAUSED, end, end, end),

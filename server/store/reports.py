@@ -19,14 +19,14 @@ from typing import Any
 
 from sqlite_utils import Database as Utils
 
-from .dialect import is_pg
+from .dialect import indexed_by, is_pg
 
 _WAIT = """(julianday(CASE WHEN t.transferred_from IS NULL THEN t.called_at
                             ELSE (SELECT min(e.at) FROM ticket_event e
-                                  WHERE e.ticket_id = t.id AND +e.action = 'call') END)
+                                  WHERE e.ticket_id = t.id AND {action} = 'call') END)
              - julianday(t.issued_at)) * 86400.0"""
-# (`+e.action`: look the few events of one ticket up by ticket_id, never through an
-# index of actions, should one be added.  And
+# (`+e.action` on SQLite: look the few events of one ticket up by ticket_id, never
+# through an index of actions, should one be added; PostgreSQL has no unary + on text.  And
 # `INDEXED BY ticket_report` below: that index covers every column these queries read,
 # so a year is one index range, never ~100,000 random reads of the wide ticket rows —
 # the planner, with statistics, may otherwise prefer UNIQUE(service, day, number).)
@@ -34,13 +34,13 @@ _WAIT = """(julianday(CASE WHEN t.transferred_from IS NULL THEN t.called_at
 
 #: What SQLite and PostgreSQL say differently here, by ``is_pg``: the hour of a time
 #: shifted by a modifier ('+25200 seconds'), the join of a group's values into one text,
-#: and the index a query must read (SQLite's planner may otherwise pick another one).
+#: and SQLite's unary plus that keeps an index from being used (see _WAIT).
 _LOCAL_HOUR = {
     False: "CAST(strftime('%H', t.issued_at, {modifier}) AS INTEGER)",
     True: "CAST(extract(hour FROM t.issued_at::timestamptz + CAST({modifier} AS interval)) AS INTEGER)",
 }
 _JOINED = {False: "group_concat({expr})", True: "string_agg(CAST({expr} AS TEXT), ',')"}
-_TICKETS = {False: "ticket t INDEXED BY ticket_report", True: "ticket t"}
+_ACTION = {False: "+e.action", True: "e.action"}
 
 
 def _hour(pg: bool, base: str, other_days: Mapping[str, str]) -> tuple[str, list[Any]]:
@@ -78,8 +78,8 @@ def ticket_times(
     return conn.execute(
         f"""SELECT t.day, t.service, {hour}, t.status,
                    CASE WHEN t.transferred_from IS NOT NULL THEN 1 ELSE 0 END,
-                   count(*), {_JOINED[pg].format(expr=_seconds(_WAIT))}
-            FROM {_TICKETS[pg]} WHERE t.day >= ? AND t.day <= ?
+                   count(*), {_JOINED[pg].format(expr=_seconds(_WAIT.format(action=_ACTION[pg])))}
+            FROM {indexed_by(conn, "ticket t", "ticket_report")} WHERE t.day >= ? AND t.day <= ?
             GROUP BY 1, 2, 3, 4, 5""",
         [*hour_args, day_from, day_to],
     ).fetchall()
@@ -96,7 +96,7 @@ def ticket_work(
     joined = _JOINED[pg].format(expr=f"CASE WHEN t.status = 'done' THEN {took} END")
     return conn.execute(
         f"""SELECT t.day, t.service, t.status, t.counter, t.staff, count(*), {joined}
-            FROM {_TICKETS[pg]} WHERE t.day >= ? AND t.day <= ?
+            FROM {indexed_by(conn, "ticket t", "ticket_report")} WHERE t.day >= ? AND t.day <= ?
             GROUP BY 1, 2, 3, 4, 5""",
         [day_from, day_to],
     ).fetchall()

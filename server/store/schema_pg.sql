@@ -405,16 +405,17 @@ CREATE TRIGGER waiting_count_enter AFTER UPDATE OF status, day, queue_service, p
 INSERT INTO report_mark (id, event_id) VALUES (1, 0);
 -- SQLite's functions the store's statements use, with SQLite's meaning, so a statement
 -- is written once: julianday of an ISO-8601 time, and min/max of two values (SQLite's
--- scalar forms; PostgreSQL's min/max of one argument stay the aggregates).  Every
+-- scalar forms, NULL when either value is NULL — STRICT — where LEAST and GREATEST would
+-- ignore the NULL; the min/max of one argument stay the aggregates).  Every
 -- connection's TimeZone is UTC (server/store/pg.py), as SQLite reads a time without offset.
 CREATE FUNCTION julianday(t text) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT extract(epoch FROM t::timestamptz) / 86400.0 + 2440587.5 $$;
 CREATE FUNCTION min(a double precision, b double precision) RETURNS double precision
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT LEAST(a, b) $$;
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT LEAST(a, b) $$;
 CREATE FUNCTION max(a double precision, b double precision) RETURNS double precision
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT GREATEST(a, b) $$;
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT GREATEST(a, b) $$;
 CREATE FUNCTION min(a text, b text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT LEAST(a, b) $$;
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT LEAST(a, b) $$;
 CREATE FUNCTION max(a text, b text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT GREATEST(a, b) $$;
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT GREATEST(a, b) $$;
