@@ -7,7 +7,7 @@ HOST ?= 0.0.0.0
 PORT ?= 5000
 DATA ?= data
 
-.PHONY: run test lint types unit bench clean setup browser
+.PHONY: run test lint types unit bench clean setup browser balancer
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,9 @@ run: $(STAMP)
 browser:
 	@bash scripts/ensure-chromium.sh
 
+balancer:
+	@bash scripts/ensure-haproxy.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check server kiosk display tests benchmarks
 	$(BIN)/ruff format --check server kiosk display tests benchmarks
@@ -30,7 +33,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy server kiosk display
 
-unit: $(STAMP) browser
+unit: $(STAMP) browser balancer
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 	@if [ -n "$$MOTCUA_TEST_DATABASE_URL" ]; then \
 	  echo "== the suite again on PostgreSQL ($$MOTCUA_TEST_DATABASE_URL) and Redis"; \

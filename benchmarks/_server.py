@@ -172,6 +172,30 @@ def sample_dossier(i: int) -> tuple[str, dict[str, Any]]:
     return f"000.00.06.H56-261125-{i:04d}", body
 
 
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    *,
+    timeout: float = 10.0,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    """One JSON request to HOST:port; (status, decoded body or None)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        conn.request(method, path, json.dumps(body) if body is not None else None, sent)
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, (json.loads(data) if data else None)
+    finally:
+        conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -336,17 +360,7 @@ class Server:
     def request(
         self, method: str, path: str, body: Any = None, token: str | None = None, timeout=10.0
     ) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
-        try:
-            headers = {"Content-Type": "application/json"}
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            return resp.status, (json.loads(data) if data else None)
-        finally:
-            conn.close()
+        return request(self.port, method, path, body, token, timeout=timeout)
 
     def worker_pids(self) -> list[int]:
         """The gunicorn master and its worker (the worker holds the app and the sockets)."""
