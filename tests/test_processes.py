@@ -22,7 +22,7 @@ from socketio.pubsub_manager import PubSubManager
 
 from benchmarks import _server
 from server import config as config_mod
-from server.protocol import EV_CALL, EV_SNAPSHOT, NS_DISPLAY
+from server.protocol import EV_CALL, EV_ERROR, EV_PRINT, EV_SNAPSHOT, NS_DISPLAY, NS_KIOSK
 
 REDIS = os.environ.get("MOTCUA_TEST_REDIS_URL")
 needs_redis = pytest.mark.skipif(not REDIS, reason="MOTCUA_TEST_REDIS_URL is not set")
@@ -139,6 +139,55 @@ def test_every_process_uses_the_queue(pair: Pair) -> None:
         made = pair.call(pair.b, 1)
         [seen] = calls_seen(on_a, 1)
     assert (seen["seq"], seen["label"]) == (made["seq"], made["label"])
+
+
+def agent(srv: _server.Server, token: str) -> sio_lib.SimpleClient:
+    """A kiosk's printing agent (the kiosk/ agent's own connection, without a printer)."""
+    client = sio_lib.SimpleClient()
+    client.connect(
+        f"http://{_server.HOST}:{srv.port}",
+        namespace=NS_KIOSK,
+        transports=["websocket"],
+        auth={"token": token, "agent": True},
+    )
+    return client
+
+
+def next_event(client: sio_lib.SimpleClient, name: str, timeout: float = 10.0) -> Any:
+    while True:
+        event, *args = client.receive(timeout=timeout)
+        if event == name:
+            return args[0] if args else None
+
+
+def jobs_until(client: sio_lib.SimpleClient, ticket_id: int) -> list[int]:
+    """The tickets of the print jobs an agent gets, up to `ticket_id`'s (a new agent
+    first gets the day's tickets whose printing nobody confirmed)."""
+    got: list[int] = []
+    while not got or got[-1] != ticket_id:
+        got.append(next_event(client, EV_PRINT)["job"]["ticket_id"])
+    return got
+
+
+@needs_redis
+def test_a_ticket_issued_through_one_process_prints_on_an_agent_of_the_other(pair: Pair) -> None:
+    with agent(pair.b, pair.kiosk) as on_b:
+        ticket = pair.issue(pair.a)
+        # The page is told at once that a printer has it: the agent is known on A too.
+        assert ticket["print"]["agent"] is True and ticket["print"]["status"] == "sent"
+        assert jobs_until(on_b, ticket["id"])[-1] == ticket["id"]
+        status, body = pair.a.request("GET", "/api/v1/devices/status", token=pair.boss)
+        assert status == 200
+        [kiosk] = [d for d in body["devices"] if d["name"] == "kiosk-1"]
+        assert kiosk["agent_connected"] is True
+        # A second agent on A replaces the one on B: a job is never handed to two printers.
+        with agent(pair.a, pair.kiosk) as on_a:
+            error = next_event(on_b, EV_ERROR)
+            assert error["error"]["code"] == "replaced"
+            second = pair.issue(pair.b)
+            # The new agent gets the job nobody confirmed printing, then the new one.
+            printed = jobs_until(on_a, second["id"])
+            assert ticket["id"] in printed[:-1]
 
 
 # --- one process, nothing configured -------------------------------------------------------

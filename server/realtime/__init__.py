@@ -4,7 +4,8 @@
 - `events` — `Realtime`, the publishers the API calls after commit (calls in `seq`
   order, counters, coalesced queue counts, tracking, pads, alerts, revocations);
 - `sockets` — the namespaces: who may connect, what a client gets then, what it may ask;
-- `kiosk` — print jobs and printer state on /kiosk; `sound` — boards' sound reports;
+- `kiosk` — print jobs and printer state on /kiosk (`kiosk_agents`: which agent serves
+  each kiosk, shared by the processes); `sound` — boards' sound reports;
 - `guard` — the cap on Socket.IO sessions per address that no token vouches for.
 
 `init_realtime` wires them to the app.  Nothing here is imported by a lower layer: the
@@ -25,6 +26,7 @@ from ..store import tickets as store
 from .events import Realtime
 from .guard import AnonymousSockets
 from .kiosk import install_kiosk
+from .kiosk_agents import SharedAgents
 from .sequencer import CallMark, LocalMark, RedisMark
 from .sockets import CounterNamespace, DisplayNamespace, PadNamespace, TrackNamespace
 from .sound import SoundDesk
@@ -70,7 +72,11 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
     limits = connlimits.settings(context.cfg)
     app.extensions["motcua.connections"] = limits  # the worker's (server/wsgi.py)
     app.extensions["motcua.anonymous_sockets"] = AnonymousSockets(socketio.server, limits)
-    install_kiosk(app, rt)  # /kiosk: the base namespace plus print jobs and printer state
+    agents = None
+    if cfg.message_queue:
+        agents = SharedAgents(redis_client.client(cfg.message_queue), cfg.realtime_channel)
+    # /kiosk: the base namespace plus print jobs and printer state
+    install_kiosk(app, rt, agents)
     if rt.shared:
         rt.start_flusher()  # followers here move with other processes' writes too
     return rt

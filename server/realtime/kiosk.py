@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
@@ -26,6 +25,7 @@ from ..errors import MotcuaError
 from ..protocol import EV_ERROR, EV_PRINT, EV_PRINT_STATUS, EV_PRINTER, NS_KIOSK, DeviceKind
 from ..public_url import public_base
 from .events import Realtime
+from .kiosk_agents import Agents, LocalAgents
 from .rooms import kiosk_agent_room, kiosk_room
 from .sockets import KioskNamespace
 
@@ -36,42 +36,28 @@ def _refusal(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
 
 
-@dataclass
-class _Kiosk:
-    """What this process knows live about one kiosk (lost on restart; rebuilt on reconnect)."""
-
-    agent_sid: str | None = None
-    token_hash: str | None = None
-    pages: set[str] = field(default_factory=set)
-    printer: str | None = None  # last reported printer state
-    detail: str = ""
-    agent_url: str | None = None  # the server address the agent connected to
-
-
 class KioskHub:
-    def __init__(self, rt: Realtime) -> None:
+    def __init__(self, rt: Realtime, agents: Agents | None = None) -> None:
         self.rt = rt
         self.ctx = rt.ctx
+        #: Each kiosk's agent and printer: the same on every process (kiosk_agents).
+        self.agents: Agents = agents or LocalAgents()
         self._lock = threading.Lock()
-        self._kiosks: dict[int, _Kiosk] = {}
+        #: The kiosk pages connected to this process, and which kiosk each sid is.
+        self._pages: dict[int, set[str]] = {}
         self._sid_device: dict[str, int] = {}
-
-    def _kiosk(self, device_id: int) -> _Kiosk:
-        return self._kiosks.setdefault(device_id, _Kiosk())
 
     def job_base(self, device_id: int) -> str:
         """Where the QR of this kiosk's tickets points: `center.public_url`, else the
         address its agent reached the server at (or the ticket request's), with a
         loopback name replaced by the LAN address (server.public_url)."""
-        with self._lock:
-            reached = self._kiosk(device_id).agent_url
+        reached = self.agents.get(device_id).agent_url
         if reached is None and has_request_context():
             reached = request.host_url
         return public_base(self.ctx.cfg.public_url, reached)
 
     def agent_present(self, device_id: int) -> bool:
-        with self._lock:
-            return self._kiosk(device_id).agent_sid is not None
+        return self.agents.get(device_id).agent_sid is not None
 
     # --- HTTP: a ticket was issued on a kiosk ---------------------------------------------
     def ticket_issued(
@@ -80,9 +66,8 @@ class KioskHub:
         """Hand the ticket's print job to the kiosk's agent; returns the `print` part of the
         201 body, so the page knows at once when no agent is there to print."""
         c = self.ctx
-        with self._lock:
-            k = self._kiosk(who.id)
-            agent, printer = k.agent_sid is not None, k.printer
+        state = self.agents.get(who.id)
+        agent, printer = state.agent_sid is not None, state.printer
         if not agent:
             # The ticket stays valid; the agent prints it if it comes back within minutes
             # (the job is rebuilt from the ticket then: only its id is needed now).
@@ -121,10 +106,8 @@ class KioskHub:
     def agent_connected(self, who: Identity, sid: str, token: str) -> None:
         c = self.ctx
         with self._lock:
-            k = self._kiosk(who.id)
-            old, k.agent_sid, k.token_hash = k.agent_sid, sid, token_hash(token)
-            k.agent_url = request.host_url
             self._sid_device[sid] = who.id
+        old = self.agents.connect(who.id, sid, token_hash(token), request.host_url)
         join_room(kiosk_agent_room(who.id))
         if old is not None and old != sid:
             log.warning("kiosk %s: a new agent connected; dropping the previous one", who.name)
@@ -134,6 +117,7 @@ class KioskHub:
                 namespace=NS_KIOSK,
                 to=old,
             )
+            # on whichever process holds it (the message queue carries the disconnect)
             self.rt.socketio.server.disconnect(old, namespace=NS_KIOSK)
         now = c.now()
         printjobs.record_seen(c.db, who.id, now)
@@ -145,10 +129,10 @@ class KioskHub:
 
     def page_connected(self, who: Identity, sid: str) -> None:
         with self._lock:
-            k = self._kiosk(who.id)
-            k.pages.add(sid)
+            self._pages.setdefault(who.id, set()).add(sid)
             self._sid_device[sid] = who.id
-            state = {"printer": k.printer, "agent": k.agent_sid is not None}
+        known = self.agents.get(who.id)
+        state = {"printer": known.printer, "agent": known.agent_sid is not None}
         printjobs.record_seen(self.ctx.db, who.id, self.ctx.now())
         emit(EV_PRINTER, state)
 
@@ -157,18 +141,13 @@ class KioskHub:
             device_id = self._sid_device.pop(sid, None)
             if device_id is None:
                 return
-            k = self._kiosk(device_id)
-            k.pages.discard(sid)
-            agent_left = k.agent_sid == sid
-            if agent_left:
-                k.agent_sid = None
-        if agent_left:
+            self._pages.get(device_id, set()).discard(sid)
+        if self.agents.disconnect(device_id, sid):
             log.info("kiosk #%d: agent disconnected", device_id)
             self._publish_printer(device_id)
 
     def _is_agent(self, who: Identity | None, sid: str) -> bool:
-        with self._lock:
-            return who is not None and self._kiosk(who.id).agent_sid == sid
+        return who is not None and self.agents.get(who.id).agent_sid == sid
 
     # --- Socket.IO: agent events ----------------------------------------------------------
     def printed(self, who: Identity | None, sid: str, data: Any) -> dict[str, Any]:
@@ -179,7 +158,7 @@ class KioskHub:
         except MotcuaError as exc:
             log.warning("kiosk %s: bad printed event: %s", who.name, exc.message)
             return _refusal(exc.code, exc.message)
-        printer = data.get("printer") or self._kiosk(who.id).printer
+        printer = data.get("printer") or self.agents.get(who.id).printer
         if data.get("printer"):
             self._set_printer(who.id, data["printer"], None)
         ok = job["status"] == printjobs.PrintJobStatus.PRINTED
@@ -203,7 +182,9 @@ class KioskHub:
     def heartbeat(self, who: Identity | None, sid: str, data: Any) -> dict[str, Any]:
         if who is None or not self._is_agent(who, sid):
             return _refusal("not_agent", "Only the kiosk's agent sends heartbeats.")
-        if not printjobs.device_still_valid(self.ctx.db, who.id, self._kiosk(who.id).token_hash):
+        if not printjobs.device_still_valid(
+            self.ctx.db, who.id, self.agents.get(who.id).token_hash
+        ):
             self._drop_revoked(who)
             return _refusal("revoked", "This kiosk's token was revoked or replaced.")
         try:
@@ -221,25 +202,18 @@ class KioskHub:
         log.warning("kiosk %s: token revoked or rotated; disconnecting it", who.name)
         emit(EV_ERROR, {"error": {"code": "revoked", "message": "Mã thiết bị đã bị thu hồi."}})
         with self._lock:
-            pages = list(self._kiosk(who.id).pages)
-        for page_sid in pages:
+            pages = list(self._pages.get(who.id, ()))
+        for page_sid in pages:  # here; another process's sweep drops its own
             self.rt.socketio.server.disconnect(page_sid, namespace=NS_KIOSK)
         disconnect()
 
     def _set_printer(self, device_id: int, printer: str, detail: str | None) -> None:
-        with self._lock:
-            k = self._kiosk(device_id)
-            changed = k.printer != printer
-            k.printer = printer
-            if detail is not None:
-                k.detail = detail
-        if changed:
+        if self.agents.set_printer(device_id, printer, detail):
             self._publish_printer(device_id)
 
     def _publish_printer(self, device_id: int) -> None:
-        with self._lock:
-            k = self._kiosk(device_id)
-            state = {"printer": k.printer, "agent": k.agent_sid is not None}
+        known = self.agents.get(device_id)
+        state = {"printer": known.printer, "agent": known.agent_sid is not None}
         self.rt.socketio.emit(EV_PRINTER, state, namespace=NS_KIOSK, to=kiosk_room(device_id))
 
     # --- supervisors ----------------------------------------------------------------------
@@ -248,15 +222,13 @@ class KioskHub:
         for who in list(self.rt.identities.values()):
             if who.kind == "device":
                 connections[who.id] = connections.get(who.id, 0) + 1
+        live: dict[int, dict[str, Any]] = {
+            device_id: {"agent": k.agent_sid is not None, "printer_detail": k.detail}
+            for device_id, k in self.agents.all().items()
+        }
         with self._lock:
-            live: dict[int, dict[str, Any]] = {
-                device_id: {
-                    "agent": k.agent_sid is not None,
-                    "pages": len(k.pages),
-                    "printer_detail": k.detail,
-                }
-                for device_id, k in self._kiosks.items()
-            }
+            for device_id, pages in self._pages.items():
+                live.setdefault(device_id, {})["pages"] = len(pages)
         for device_id, n in connections.items():
             live.setdefault(device_id, {})["connections"] = n
         c = self.ctx
@@ -300,9 +272,9 @@ class KioskPrintNamespace(KioskNamespace):
         return self.hub.heartbeat(*self._who(), data)
 
 
-def install_kiosk(app: Flask, rt: Realtime) -> KioskHub:
+def install_kiosk(app: Flask, rt: Realtime, agents: Agents | None = None) -> KioskHub:
     """Register /kiosk: the base namespace plus agents, print jobs and heartbeats."""
-    kiosk_hub = KioskHub(rt)
+    kiosk_hub = KioskHub(rt, agents)
     handler = KioskPrintNamespace(NS_KIOSK)
     handler.rt = rt
     handler.hub = kiosk_hub
