@@ -114,7 +114,13 @@ def create_app(
 
     from .announce import Announcer
 
-    context.announcer = Announcer(cfg, data / "audio")
+    texts = None
+    if cfg.message_queue:  # several processes: any of them renders any call's audio
+        from . import redis_client
+        from .announce import SharedTexts
+
+        texts = SharedTexts(redis_client.client(cfg.message_queue), cfg.realtime_channel)
+    context.announcer = Announcer(cfg, data / "audio", texts)
 
     from .api import register as register_api
 
