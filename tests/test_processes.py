@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +23,15 @@ from socketio.pubsub_manager import PubSubManager
 
 from benchmarks import _server
 from server import config as config_mod
-from server.protocol import EV_CALL, EV_ERROR, EV_PRINT, EV_SNAPSHOT, NS_DISPLAY, NS_KIOSK
+from server.protocol import (
+    EV_CALL,
+    EV_ERROR,
+    EV_PRINT,
+    EV_SNAPSHOT,
+    EV_SOUND_TEST,
+    NS_DISPLAY,
+    NS_KIOSK,
+)
 
 REDIS = os.environ.get("MOTCUA_TEST_REDIS_URL")
 needs_redis = pytest.mark.skipif(not REDIS, reason="MOTCUA_TEST_REDIS_URL is not set")
@@ -188,6 +197,40 @@ def test_a_ticket_issued_through_one_process_prints_on_an_agent_of_the_other(pai
             # The new agent gets the job nobody confirmed printing, then the new one.
             printed = jobs_until(on_a, second["id"])
             assert ticket["id"] in printed[:-1]
+
+
+def device_on(srv: _server.Server, token: str, name: str) -> dict[str, Any]:
+    status, body = srv.request("GET", "/api/v1/devices/status", token=token)
+    assert status == 200
+    [device] = [d for d in body["devices"] if d["name"] == name]
+    return device
+
+
+def connected_on(srv: _server.Server, token: str, name: str) -> bool:
+    return bool(device_on(srv, token, name)["connected"])
+
+
+@needs_redis
+def test_a_board_connected_to_one_process_shows_connected_on_the_other(pair: Pair) -> None:
+    """Supervisors' device list counts every process's connections (each publishes its
+    own every few seconds)."""
+    with board(pair.b, pair.board) as on_b:
+        assert on_b.receive(timeout=10)[0] == EV_SNAPSHOT
+        deadline = time.monotonic() + 10
+        while not connected_on(pair.a, pair.boss, "board-1"):
+            assert time.monotonic() < deadline, "board on B never shown connected on A"
+            time.sleep(0.2)
+        # So a supervisor on A can make it play a test sound.
+        board_id = device_on(pair.a, pair.boss, "board-1")["id"]
+        status, body = pair.a.request(
+            "POST", f"/api/v1/devices/{board_id}/sound-test", {}, token=pair.boss
+        )
+        assert status == 200, body
+        assert next_event(on_b, EV_SOUND_TEST)["id"] == body["test"]["id"]
+    deadline = time.monotonic() + 15
+    while connected_on(pair.a, pair.boss, "board-1"):
+        assert time.monotonic() < deadline, "board gone from B still shown connected on A"
+        time.sleep(0.2)
 
 
 # --- one process, nothing configured -------------------------------------------------------

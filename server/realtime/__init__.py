@@ -6,7 +6,9 @@
 - `sockets` — the namespaces: who may connect, what a client gets then, what it may ask;
 - `kiosk` — print jobs and printer state on /kiosk (`kiosk_agents`: which agent serves
   each kiosk, shared by the processes); `sound` — boards' sound reports;
-- `guard` — the cap on Socket.IO sessions per address that no token vouches for.
+- `guard` — the cap on Socket.IO sessions per address that no token vouches for;
+- with a message queue: `sequencer` (the calls' mark in Redis), `presence` (devices'
+  connections on every process).
 
 `init_realtime` wires them to the app.  Nothing here is imported by a lower layer: the
 API and pages reach the publishers through `Context.realtime`."""
@@ -27,6 +29,7 @@ from .events import Realtime
 from .guard import AnonymousSockets
 from .kiosk import install_kiosk
 from .kiosk_agents import SharedAgents
+from .presence import SharedPresence
 from .sequencer import CallMark, LocalMark, RedisMark
 from .sockets import CounterNamespace, DisplayNamespace, PadNamespace, TrackNamespace
 from .sound import SoundDesk
@@ -74,7 +77,9 @@ def init_realtime(app: Flask, *, async_mode: str = "threading") -> Realtime:
     app.extensions["motcua.anonymous_sockets"] = AnonymousSockets(socketio.server, limits)
     agents = None
     if cfg.message_queue:
-        agents = SharedAgents(redis_client.client(cfg.message_queue), cfg.realtime_channel)
+        shared = redis_client.client(cfg.message_queue)
+        agents = SharedAgents(shared, cfg.realtime_channel)
+        rt.presence = SharedPresence(shared, cfg.realtime_channel)
     # /kiosk: the base namespace plus print jobs and printer state
     install_kiosk(app, rt, agents)
     if rt.shared:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,7 @@ from ..protocol import (
 from ..store import catalog
 from ..store import tickets as store
 from ..store.db import DatabaseClosed
+from .presence import SharedPresence
 from .rooms import ALL_ZONES, PEOPLE, SUPERVISORS, pad_room, ticket_room, zone_room
 from .sequencer import CallMark, LocalMark, Unavailable
 
@@ -76,6 +78,8 @@ class Realtime:
             with context.db.connection() as conn:
                 mark = LocalMark(store.last_seq(conn))
         self.mark: CallMark = mark
+        #: Every process's connection counts, when several share a queue.
+        self.presence: SharedPresence | None = None
         self._version = 0
         #: The newest ticket event the last flush saw (see _follow_others).
         self._events_seen = 0
@@ -419,6 +423,14 @@ class Realtime:
         if start:
             self.socketio.start_background_task(self._sweep_loop)
 
+    def device_connections(self) -> Counter[int]:
+        """Connections per device id: this process's, and with a message queue the
+        other processes' as they last published them (see `presence`)."""
+        here = Counter(who.id for who in list(self.identities.values()) if who.kind == "device")
+        if self.presence is None:
+            return here
+        return here + self.presence.others()
+
     def sweep(self) -> int:
         """Drop the connections whose credential no longer holds: a device revoked or
         rotated, a session signed out, a token revoked, an account switched off or its
@@ -426,6 +438,8 @@ class Realtime:
         which is why the database is asked, not this process's memory.  Returns how
         many connections were dropped."""
         items = list(self.identities.items())
+        if self.presence is not None:
+            self.presence.publish(Counter(w.id for _, w in items if w.kind == "device"))
         if not items:
             return 0
         valid = logins.still_valid(self.ctx.db, [who for _, who in items], self.ctx.now())

@@ -218,10 +218,7 @@ class KioskHub:
 
     # --- supervisors ----------------------------------------------------------------------
     def device_status(self, lang: str = "vi") -> list[dict[str, Any]]:
-        connections: dict[int, int] = {}
-        for who in list(self.rt.identities.values()):
-            if who.kind == "device":
-                connections[who.id] = connections.get(who.id, 0) + 1
+        connections = self.rt.device_connections()  # on every process
         live: dict[int, dict[str, Any]] = {
             device_id: {"agent": k.agent_sid is not None, "printer_detail": k.detail}
             for device_id, k in self.agents.all().items()
@@ -230,7 +227,12 @@ class KioskHub:
             for device_id, pages in self._pages.items():
                 live.setdefault(device_id, {})["pages"] = len(pages)
         for device_id, n in connections.items():
-            live.setdefault(device_id, {})["connections"] = n
+            info = live.setdefault(device_id, {})
+            info["connections"] = n
+            if self.rt.presence is not None:
+                # A kiosk's page may be on another process: its connections but the agent.
+                others = n - (1 if info.get("agent") else 0)
+                info["pages"] = max(info.get("pages", 0), others)
         c = self.ctx
         return printjobs.device_report(c.db, c.cfg, c.now(), live, lang)
 

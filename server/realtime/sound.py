@@ -129,11 +129,9 @@ class SoundDesk:
             log.warning("board %s cannot be heard: %s (%s)", device_id, status, detail or "")
 
     def connections(self, device_id: int) -> int:
-        return sum(
-            1
-            for (ns, _), who in list(self.rt.identities.items())
-            if ns == NS_DISPLAY and who.kind == "device" and who.id == device_id
-        )
+        """The board's open connections (a display device connects to /display only),
+        on every process when several share a queue."""
+        return self.rt.device_connections()[device_id]
 
     def test(self, device_id: int, text: str, audio_url: str | None) -> dict[str, Any]:
         """Ask one board to play a test announcement (chime, then ``text`` spoken)."""
