@@ -23,15 +23,17 @@ TICKET_ACTIONS = ("call", "recall", "no_show", "transfer")
 TICKET_PREFIX, COUNTER_PREFIX = "queue.", "counter."
 
 _AUDIT = """SELECT 'a' AS src, id, at, actor, action, target, detail, ip,
-                   NULL AS label, NULL AS counter, NULL AS reason
+                   NULL AS label, CAST(NULL AS INTEGER) AS counter, NULL AS reason
             FROM audit WHERE {where} ORDER BY at DESC, id DESC LIMIT :n"""
 _TICKET = f"""SELECT 't' AS src, e.id, e.at, e.actor, '{TICKET_PREFIX}' || e.action AS action,
-                     NULL AS target, e.detail, NULL AS ip, t.label, e.counter, NULL AS reason
+                     CAST(NULL AS TEXT) AS target, e.detail, CAST(NULL AS TEXT) AS ip, t.label,
+                     e.counter, CAST(NULL AS TEXT) AS reason
               FROM ticket_event e JOIN ticket t ON t.id = e.ticket_id
               WHERE e.counter IS NOT NULL AND e.action IN {TICKET_ACTIONS!r} AND {{where}}
               ORDER BY e.at DESC, e.id DESC LIMIT :n"""
 _COUNTER = f"""SELECT 'c' AS src, id, at, actor, '{COUNTER_PREFIX}' || state AS action,
-                      NULL AS target, NULL AS detail, NULL AS ip, NULL AS label, counter, reason
+                      CAST(NULL AS TEXT) AS target, CAST(NULL AS TEXT) AS detail,
+                      CAST(NULL AS TEXT) AS ip, CAST(NULL AS TEXT) AS label, counter, reason
                FROM counter_event WHERE {{where}} ORDER BY at DESC, id DESC LIMIT :n"""
 
 
@@ -113,7 +115,7 @@ def search(
                 f"({col}at < :c_at OR ({col}at = :c_at AND ('{src}' < :c_src"
                 f" OR ('{src}' = :c_src AND {col}id < :c_id))))"
             )
-        parts.append(f"SELECT * FROM ({sql.format(where=' AND '.join(conds))})")
+        parts.append(f"SELECT * FROM ({sql.format(where=' AND '.join(conds))}) AS part{len(parts)}")
     rows = conn.execute(
         " UNION ALL ".join(parts) + " ORDER BY at DESC, src DESC, id DESC LIMIT :n", args
     )

@@ -136,7 +136,7 @@ def flag_candidates(
               LEFT JOIN department dep ON dep.code = d.department
               WHERE d.status = 'resolved' AND d.timeliness = 'late'"""
     args: list[Any] = list(active)
-    outer = f"SELECT * FROM ({sql})"
+    outer = f"SELECT * FROM ({sql}) AS flagged"
     if department is not None:
         outer += " WHERE department = ?"
         args.append(department)

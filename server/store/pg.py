@@ -174,12 +174,17 @@ class Connection:
 
     def execute(self, sql: str, params: Any = None) -> Cursor:
         cur = self.raw.cursor()
-        cur.execute(translate(sql), _params(params))
+        values = _params(params)
+        _refuse_nul(values)
+        cur.execute(translate(sql), values)
         return Cursor(cur)
 
     def executemany(self, sql: str, seq: Any) -> Cursor:
         cur = self.raw.cursor()
-        cur.executemany(translate(sql), [_params(p) for p in seq])
+        rows = [_params(p) for p in seq]
+        for values in rows:
+            _refuse_nul(values)
+        cur.executemany(translate(sql), rows)
         return Cursor(cur)
 
     @property
@@ -192,6 +197,18 @@ class Connection:
     def rollback(self) -> None:
         if self.in_transaction:
             self.raw.execute("ROLLBACK")
+
+
+def _refuse_nul(values: Any) -> None:
+    """PostgreSQL text cannot hold U+0000 (SQLite's can): text carrying one is refused as
+    bad input, a 400 naming the problem, before it reaches the server as a 500."""
+    items = values.values() if isinstance(values, Mapping) else values or ()
+    if any(isinstance(v, str) and "\x00" in v for v in items):
+        from server.errors import BadRequest
+
+        raise BadRequest(
+            "Dữ liệu chứa ký tự không hợp lệ (NUL, mã 0).", code="invalid_character"
+        )
 
 
 def _params(params: Any) -> Any:

@@ -168,15 +168,16 @@ def counter_day_summary(conn: sqlite3.Connection, counter: int, day: str) -> dic
 
 def last_actors(conn: sqlite3.Connection, since: str) -> dict[int, tuple[str, str]]:
     """counter → (actor, at) of the latest ticket or counter action there since `since`."""
-    # SQLite takes the bare `actor` column from the row holding max(at).
     rows = conn.execute(
-        """SELECT counter, actor, max(at) FROM (
-               SELECT counter, actor, at FROM ticket_event
-                WHERE counter IS NOT NULL AND actor IS NOT NULL AND at >= ?
-               UNION ALL
-               SELECT counter, actor, at FROM counter_event
-                WHERE actor IS NOT NULL AND at >= ?)
-           GROUP BY counter""",
+        """SELECT counter, actor, at FROM (
+               SELECT counter, actor, at,
+                      row_number() OVER (PARTITION BY counter ORDER BY at DESC) AS latest
+               FROM (SELECT counter, actor, at FROM ticket_event
+                      WHERE counter IS NOT NULL AND actor IS NOT NULL AND at >= ?
+                     UNION ALL
+                     SELECT counter, actor, at FROM counter_event
+                      WHERE actor IS NOT NULL AND at >= ?) AS acts) AS ranked
+           WHERE latest = 1""",
         (since, since),
     )
     return {int(r[0]): (r[1], r[2]) for r in rows}
