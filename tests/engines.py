@@ -75,3 +75,24 @@ def services_unreachable() -> list[str]:
         except Exception as exc:  # redis.exceptions.ConnectionError and the like
             problems.append(f"MOTCUA_TEST_REDIS_URL {redis_url}: {exc}")
     return problems
+
+
+def table_names(conn) -> list[str]:
+    """The tables of the database a connection is on, on either engine."""
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    return [r[0] for r in conn.execute(sql)]
+
+
+def open_db(data_dir):
+    """The database a server or CLI with this data folder uses (either engine), opened
+    again — as another process would."""
+    from pathlib import Path
+
+    from server import config as config_mod
+    from server.dbconfig import open_store
+
+    cfg = config_mod.load(Path(__file__).resolve().parent.parent / "config.yaml", env={})
+    return open_store(cfg, Path(data_dir))

@@ -9,6 +9,7 @@ import hashlib
 import pytest
 
 from server.ratelimit import RateLimiter
+from tests.engines import table_names
 
 #: Derived data a read may fill (the reports' day cache): not something a request changes.
 CACHES = {"report_day", "report_mark"}
@@ -18,10 +19,9 @@ def snapshot(db) -> dict[str, str]:
     """Every table's rows, hashed: equal snapshots mean nothing changed."""
     out = {}
     with db.read() as conn:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in set(tables) - CACHES:
-            rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
-            out[table] = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
+        for table in set(table_names(conn)) - CACHES:
+            rows = sorted(repr(tuple(r)) for r in conn.execute(f'SELECT * FROM "{table}"'))
+            out[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
     return out
 
 

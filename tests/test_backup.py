@@ -5,11 +5,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 
+import pytest
 from click.testing import CliRunner
 
 from server import tickets
 from server.cli import main
 from tests.conftest import ROOT
+
+#: `motcua backup` copies the SQLite file; PostgreSQL is backed up with its own tools.
+pytestmark = pytest.mark.sqlite_only
 
 
 def _rows(path):

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from server import accounts
 from server.cli import main
-from server.store import Database
 from tests.conftest import ROOT
+from tests.engines import open_db
 
 CFG = str(ROOT / "config.yaml")
 
@@ -50,7 +50,7 @@ def test_device_add_prints_only_the_token_on_stdout(tmp_path):
     assert r.exit_code == 0, r.output
     token = r.stdout.strip()
     assert "\n" not in token and len(token) >= 40
-    db = Database(tmp_path / "motcua.sqlite3")
+    db = open_db(tmp_path)
     who = accounts.identify(db, token)
     assert who is not None and who.device_kind == "kiosk" and who.name == "kiosk-9"
     with db.connection() as conn:
@@ -71,7 +71,7 @@ def test_user_add_reads_password_from_stdin_and_token_works(tmp_path):
     assert r.stdout == ""
     r = runner.invoke(main, ["user", "token", "lan", *args])
     token = r.stdout.strip()
-    db = Database(tmp_path / "motcua.sqlite3")
+    db = open_db(tmp_path)
     who = accounts.identify(db, token)
     assert who is not None and who.role == "staff" and who.counters == (3,)
     db.close()
@@ -101,7 +101,11 @@ def test_environment_variables_choose_config_and_data_dir(tmp_path, monkeypatch)
     monkeypatch.setenv("MOTCUA_DATA_DIR", str(tmp_path / "envdata"))
     r = CliRunner().invoke(main, ["device", "add", "b1", "--kind", "display", "--zone", "A"])
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "envdata" / "motcua.sqlite3").exists()
+    assert (tmp_path / "envdata").is_dir()
+    db = open_db(tmp_path / "envdata")  # the device is in the store that folder names
+    with db.read() as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM device")] == ["b1"]
+    db.close()
 
 
 def test_simulate_prints_wait_statistics(tmp_path):

@@ -38,6 +38,7 @@ def open_umask() -> Iterator[None]:
         os.umask(before)
 
 
+@pytest.mark.sqlite_only
 def test_what_the_server_writes_is_its_own(cfg, clock, tmp_path, open_umask) -> None:
     data = tmp_path / "data"
     app = create_app(cfg, data, clock=clock, testing=True)
@@ -58,6 +59,7 @@ def test_what_the_server_writes_is_its_own(cfg, clock, tmp_path, open_umask) -> 
         app.extensions["motcua"].close()
 
 
+@pytest.mark.sqlite_only
 def test_a_folder_left_open_is_closed_at_start_with_a_log_line(
     cfg, clock, tmp_path, open_umask, caplog
 ) -> None:
@@ -80,6 +82,7 @@ def test_a_folder_left_open_is_closed_at_start_with_a_log_line(
     assert "readable by other local users" in line and "5 files or folders" in line
 
 
+@pytest.mark.sqlite_only
 def test_cli_commands_create_private_files(tmp_path, open_umask) -> None:
     data = tmp_path / "fresh" / "data"
     run = CliRunner()

@@ -234,6 +234,7 @@ def test_a_job_that_dies_mid_apply_finishes_on_restart(catalog, monkeypatch):
 
 
 # --- a lock wait is a 503, never a 500 ------------------------------------------------
+@pytest.mark.sqlite_only  # PostgreSQL's lock wait: tests/test_pg_schema.py
 def test_a_write_lock_held_elsewhere_is_a_503_not_a_500(client, catalog, actors, keys):
     catalog.db.lock_wait = 0.2
     other = sqlite3.connect(catalog.db.path, isolation_level=None, timeout=0)

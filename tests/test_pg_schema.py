@@ -153,3 +153,23 @@ def test_migrate_names_an_unreachable_database(tmp_path):
     assert out.returncode == 1
     assert "cannot open the database" in out.stderr
     assert "127.0.0.1:1" in out.stderr
+
+
+def test_a_write_lock_held_elsewhere_is_busy_after_lock_wait():
+    import psycopg
+
+    from server.errors import Busy
+
+    with fresh_schema() as url:
+        db = PgDatabase(url)
+        try:
+            db.lock_wait = 0.2
+            with psycopg.connect(url, autocommit=True) as other:
+                other.execute("SELECT pg_advisory_lock(%s)", (db.write_lock,))  # another host
+                with pytest.raises(Busy), db.write() as conn:
+                    conn.execute("SELECT 1")
+                other.execute("SELECT pg_advisory_unlock(%s)", (db.write_lock,))
+            with db.write() as conn:  # free again: no wait
+                assert conn.execute("SELECT 1").fetchone()[0] == 1
+        finally:
+            db.close()

@@ -14,8 +14,8 @@ from server import accounts
 from server.cli import main
 from server.protocol import NS_COUNTER, NS_DISPLAY, NS_KIOSK
 from server.realtime import events as realtime_events
-from server.store import Database
 from tests.conftest import ROOT
+from tests.engines import open_db
 from tests.staff_fixtures import PASSWORD, csrf_of, fast_hashes, form, login, signed_in
 
 pytestmark = pytest.mark.usefixtures("fast_hashes")
@@ -182,7 +182,7 @@ def test_a_paired_page_is_dropped_when_its_device_is_revoked(app, ctx, actors, s
     assert page.get(f"/board/pair?token={actors.board}").status_code == 303
     sock = socketio.test_client(app, namespace=NS_DISPLAY, flask_test_client=page)
     assert sock.is_connected(NS_DISPLAY)
-    other = Database(ctx.data_dir / "motcua.sqlite3")  # as another process would
+    other = open_db(ctx.data_dir)  # as another process would
     accounts.revoke_device(other, "board-all", ctx.now())
     other.close()
     assert ctx.realtime.sweep() == 1 and not sock.is_connected(NS_DISPLAY)
@@ -192,7 +192,7 @@ def test_the_sweep_runs_by_itself(app, ctx, actors, socketio, monkeypatch):
     monkeypatch.setattr(realtime_events, "SWEEP_INTERVAL_S", 0.02)
     kiosk = socketio.test_client(app, namespace=NS_KIOSK, auth={"token": actors.kiosk})
     assert kiosk.is_connected(NS_KIOSK)
-    other = Database(ctx.data_dir / "motcua.sqlite3")
+    other = open_db(ctx.data_dir)
     accounts.revoke_device(other, "kiosk-1", ctx.now())
     other.close()
     for _ in range(500):  # bounded: the sweep runs every 20 ms here

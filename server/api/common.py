@@ -46,7 +46,28 @@ def json_body() -> dict[str, Any]:
         raise BadRequest("Nội dung yêu cầu phải là một đối tượng JSON.", code="bad_json")
     if _SURROGATE_ESCAPE.search(raw) and not _encodable(data):
         raise BadRequest("Nội dung yêu cầu có ký tự không hợp lệ.", code="bad_json")
+    if b"\\u0000" in raw and _has_nul(data):
+        # Never meaningful in a citizen's words or a code, and PostgreSQL text cannot
+        # hold it: refused the same on both engines.
+        raise BadRequest("Dữ liệu chứa ký tự không hợp lệ (NUL, mã 0).", code="invalid_character")
     return data
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether any string in a decoded JSON value (keys too) holds U+0000 — walked with a
+    stack, not recursion: the nesting the decoder accepted must not overflow here."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _json_bytes() -> bytes:

@@ -37,6 +37,7 @@ def register(main: click.Group) -> None:
     @click.argument("target", type=click.Path(dir_okay=False))
     @db_options
     def backup_cmd(target, cfg, config_path, data_dir) -> None:
+        _refuse_postgres(cfg, "backup")
         db = open_database(cfg, data_dir)
         try:
             path = backup(db, Path(target))
@@ -58,6 +59,7 @@ def register(main: click.Group) -> None:
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     @db_options
     def restore_cmd(source, yes, cfg, config_path, data_dir) -> None:
+        _refuse_postgres(cfg, "restore")
         try:
             counts = check(Path(source))
         except BackupError as exc:
@@ -73,4 +75,17 @@ def register(main: click.Group) -> None:
         click.echo(
             f"restored from {source}" + (f"; previous database kept as {kept}" if kept else ""),
             err=True,
+        )
+
+
+def _refuse_postgres(cfg, what: str) -> None:
+    """`backup`/`restore` copy the embedded SQLite file; a PostgreSQL store is saved with
+    PostgreSQL's own tools, which also see every host's writes."""
+    from server.dbconfig import database_url
+
+    if database_url(cfg) is not None:
+        tool = "pg_dump --format=custom" if what == "backup" else "pg_restore"
+        raise click.ClickException(
+            f"the database is PostgreSQL (database.url / MOTCUA_DATABASE_URL): {what} it "
+            f"with {tool}; `motcua {what}` handles the embedded SQLite file"
         )

@@ -38,6 +38,8 @@ def update_user(conn: sqlite3.Connection, user_id: int, **fields: Any) -> None:
 
 
 def user_by_name(conn: sqlite3.Connection, username: str) -> dict[str, Any] | None:
+    if "\x00" in username:  # no name holds one (PostgreSQL text cannot): not found
+        return None
     return user_row(conn.execute('SELECT * FROM "user" WHERE username = ?', (username,)).fetchone())
 
 

@@ -23,7 +23,6 @@ from typing import Any
 from sqlite_utils import Database as Utils
 
 from .dialect import is_pg
-from .pg import MIGRATE_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +251,7 @@ def _applied(conn: sqlite3.Connection, name: str) -> bool:
 def _migrate_pg(database: Any) -> list[str]:
     applied_now: list[str] = []
     with database.connection() as conn:
-        conn.execute("SELECT pg_advisory_lock(?)", (MIGRATE_LOCK,))
+        conn.execute("SELECT pg_advisory_lock(?)", (database.migrate_lock,))
         try:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS _migration (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -290,7 +289,7 @@ def _migrate_pg(database: Any) -> list[str]:
                 applied_now.append(name)
                 log.info("applied migration %s", name)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATE_LOCK,))
+            conn.execute("SELECT pg_advisory_unlock(?)", (database.migrate_lock,))
     return applied_now
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+import psycopg.errors
 from psycopg import pq
 from psycopg.adapt import Loader
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -206,9 +207,7 @@ def _refuse_nul(values: Any) -> None:
     if any(isinstance(v, str) and "\x00" in v for v in items):
         from server.errors import BadRequest
 
-        raise BadRequest(
-            "Dữ liệu chứa ký tự không hợp lệ (NUL, mã 0).", code="invalid_character"
-        )
+        raise BadRequest("Dữ liệu chứa ký tự không hợp lệ (NUL, mã 0).", code="invalid_character")
 
 
 def _params(params: Any) -> Any:
@@ -237,7 +236,6 @@ class PgDatabase:
         self.offload = None  # psycopg waits cooperatively under gevent by itself
         self.lock_wait = POOL_WAIT_S
         self._closed = False
-        self._lock = threading.Lock()
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -254,6 +252,12 @@ class PgDatabase:
             raise psycopg.OperationalError(
                 f"database.url: cannot connect to {redact(url)} within {POOL_WAIT_S:.0f} s"
             ) from None
+        with self._pool.connection() as raw:
+            schema = raw.execute("SELECT current_schema()").fetchone()[0]  # type: ignore[index]
+        #: The locks of this schema's data: two schemas of one database (tests, or two
+        #: deployments) never wait for each other's writers.
+        self.write_lock = lock_key(WRITE_LOCK, schema)
+        self.migrate_lock = lock_key(MIGRATE_LOCK, schema)
 
     @property
     def target(self) -> str:
@@ -296,13 +300,31 @@ class PgDatabase:
         with self.connection() as conn:
             conn.raw.execute("BEGIN")
             try:
-                conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                self._take_write_lock(conn)
                 yield conn
             except BaseException:
                 conn.rollback()
                 raise
             conn.commit()
 
+    def _take_write_lock(self, conn: Connection) -> None:
+        """The write lock, waited for at most ``lock_wait`` seconds, then ``Busy`` (503)."""
+        conn.raw.execute(f"SET LOCAL lock_timeout = {int(self.lock_wait * 1000)}")
+        try:
+            conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (self.write_lock,))
+        except psycopg.errors.LockNotAvailable:
+            from server.errors import Busy
+
+            raise Busy(
+                "Hệ thống đang bận ghi dữ liệu; xin thử lại sau giây lát.", retry_after=1
+            ) from None
+        conn.raw.execute("SET LOCAL lock_timeout = 0")
+
     def close(self) -> None:
         self._closed = True
         self._pool.close()
+
+
+def lock_key(base: int, schema: str) -> int:
+    """An advisory lock number for ``base`` in ``schema`` (a signed 64-bit integer)."""
+    return (base << 32) | zlib.crc32(schema.encode())

@@ -131,12 +131,15 @@ def ticket(conn: sqlite3.Connection, ticket_id: int) -> dict[str, Any] | None:
 
 
 def ticket_by_token(conn: sqlite3.Connection, token: str) -> dict[str, Any] | None:
+    if not token.isprintable():  # no token holds a control character (nor NUL, which
+        return None  # PostgreSQL text refuses): not found, as on SQLite
     row = conn.execute("SELECT * FROM ticket WHERE token = ?", (token,)).fetchone()
     return dict(row) if row else None
 
 
 def tickets_by_tokens(conn: sqlite3.Connection, tokens: Sequence[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    tokens = [t for t in tokens if t.isprintable()]  # see ticket_by_token
     for i in range(0, len(tokens), 500):
         chunk = tokens[i : i + 500]
         rows = conn.execute(
