@@ -83,7 +83,7 @@ def search(
         )
         sources = {src: sources[src]}
     args: dict[str, Any] = {"n": limit}
-    parts = []
+    parts: list[str] = []
     for src, sql in sources.items():
         col = "e." if src == "t" else ""
         conds = ["1 = 1"]

@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -232,7 +233,6 @@ class PgDatabase:
 
     def __init__(self, url: str, *, max_size: int = POOL_MAX) -> None:
         self.url = url
-        self.path = None
         self.offload = None  # psycopg waits cooperatively under gevent by itself
         self.lock_wait = POOL_WAIT_S
         self._closed = False
@@ -262,6 +262,12 @@ class PgDatabase:
     @property
     def target(self) -> str:
         return self.url
+
+    @property
+    def path(self) -> Path:
+        """There is no file: code that needs one (SQLite's backup, a job handed a file
+        path) must ask ``dialect.is_pg`` first — rather than open a file named "None"."""
+        raise AttributeError("a PostgreSQL database has no file path (ask dialect.is_pg)")
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
