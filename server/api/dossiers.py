@@ -136,7 +136,7 @@ def lookup(code: str):
 
 
 def _phone_of(conn, code: str) -> str | None:
-    d = dossier_store.dossier_by_code(conn, code)
+    d = dossier_store.dossier_for_lookup(conn, code)
     return d["phone"] if d else None
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlite_utils import Database as Utils
 
 from .dossiers import _dossier
+from .import_publish import DOSSIERS, shown
 
 #: A supplement request on the timeline: the move into the status, or a new list of
 #: what is missing while the dossier waits in it.
@@ -55,8 +56,9 @@ def delays(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[dict[
     for chunk in _chunks(ids):
         marks = ", ".join("?" for _ in chunk)
         rows = conn.execute(
-            f"""SELECT dossier_id, at, created_at, source, new_due_at FROM dossier_event
-                WHERE kind = 'delay' AND dossier_id IN ({marks}) ORDER BY dossier_id, id""",
+            f"""SELECT dossier_id, at, created_at, source, new_due_at FROM dossier_event e
+                WHERE kind = 'delay' AND dossier_id IN ({marks}) AND {shown("e")}
+                ORDER BY dossier_id, id""",
             list(chunk),
         )
         for r in rows:
@@ -71,7 +73,8 @@ def supplement_requests(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[in
         marks = ", ".join("?" for _ in chunk)
         rows = conn.execute(
             f"""SELECT e.dossier_id, COUNT(*) FROM dossier_event e
-                WHERE {REQUEST} AND e.dossier_id IN ({marks}) GROUP BY e.dossier_id""",
+                WHERE {REQUEST} AND e.dossier_id IN ({marks}) AND {shown("e")}
+                GROUP BY e.dossier_id""",
             list(chunk),
         )
         out.update({int(i): int(n) for i, n in rows})
@@ -83,9 +86,10 @@ def late_with_delays(conn: sqlite3.Connection, start: str, end: str) -> list[dic
     timeline: id, department, procedure, due, finish.  Late ones without any delay need
     no reading — none of them had an apology."""
     rows = conn.execute(
-        """SELECT id, department, COALESCE(procedure, '') AS procedure, due_at, finished_at
-           FROM dossier
-           WHERE id IN (SELECT dossier_id FROM dossier_event WHERE kind = 'delay')
+        f"""SELECT id, department, COALESCE(procedure, '') AS procedure, due_at, finished_at
+           FROM {DOSSIERS} d
+           WHERE id IN (SELECT dossier_id FROM dossier_event e
+                        WHERE kind = 'delay' AND {shown("e")})
              AND finished_at >= ? AND finished_at < ? AND timeliness = 'late'""",
         (start, end),
     )
@@ -99,11 +103,11 @@ def repeated_supplements(
     in [start, end) — a request in the range with an earlier one before it."""
     return conn.execute(
         f"""SELECT d.department, COALESCE(d.procedure, ''), COUNT(DISTINCT e.dossier_id)
-            FROM dossier_event e JOIN dossier d ON d.id = e.dossier_id
-            WHERE {REQUEST} AND e.at >= ? AND e.at < ?
+            FROM dossier_event e JOIN {DOSSIERS} d ON d.id = e.dossier_id
+            WHERE {REQUEST} AND e.at >= ? AND e.at < ? AND {shown("e")}
               AND EXISTS (SELECT 1 FROM dossier_event p
                           WHERE p.status = 'supplement_requested' AND p.dossier_id = e.dossier_id
-                            AND p.id < e.id
+                            AND p.id < e.id AND {shown("p")}
                             AND (p.kind = 'status' OR (p.kind = 'note' AND p.missing IS NOT NULL)))
             GROUP BY d.department, d.procedure""",
         (start, end),
@@ -121,17 +125,17 @@ def flag_candidates(
     two supplement requests, and results ready after their due date (not yet returned)."""
     marks = ", ".join("?" for _ in active)
     sql = f"""SELECT d.*, p.name AS procedure_name, dep.name AS department_name
-              FROM dossier d
+              FROM {DOSSIERS} d
               LEFT JOIN procedure p ON p.code = d.procedure
               LEFT JOIN department dep ON dep.code = d.department
               WHERE d.id IN (
-                  SELECT dossier_id FROM dossier_event WHERE kind = 'delay'
+                  SELECT dossier_id FROM dossier_event x WHERE kind = 'delay' AND {shown("x")}
                   UNION
-                  SELECT e.dossier_id FROM dossier_event e WHERE {REQUEST}
+                  SELECT e.dossier_id FROM dossier_event e WHERE {REQUEST} AND {shown("e")}
                   GROUP BY e.dossier_id HAVING COUNT(*) >= 2)
                 AND d.status IN ({marks})
               UNION
-              SELECT d.*, p.name, dep.name FROM dossier d
+              SELECT d.*, p.name, dep.name FROM {DOSSIERS} d
               LEFT JOIN procedure p ON p.code = d.procedure
               LEFT JOIN department dep ON dep.code = d.department
               WHERE d.status = 'resolved' AND d.timeliness = 'late'"""

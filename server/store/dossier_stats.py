@@ -18,6 +18,7 @@ from sqlite_utils import Database as Utils
 
 from .dialect import indexed_by
 from .dossiers import _dossier
+from .import_publish import DOSSIERS, PENDING, shown
 
 GROUPS = ("department", "procedure")
 PAUSED = ("supplement_requested", "fees_due")
@@ -48,7 +49,29 @@ def m0003_dossiers_report_indexes(db: Utils) -> None:
     )
 
 
-MIGRATIONS = [("0003_dossiers_report_indexes", m0003_dossiers_report_indexes)]
+def m0014_import_publish_reports(db: Utils) -> None:
+    """The same indexes, with the import tag last (``store.import_publish``): counting
+    only what readers may see still reads the indexes alone."""
+    for name in ("dossier_received_report", "dossier_finished_report", "dossier_open_until"):
+        db.execute(f"DROP INDEX {name}")
+    db.execute(
+        """CREATE INDEX dossier_received_report
+           ON dossier (department, procedure, received_at, channel, import_job)"""
+    )
+    db.execute(
+        """CREATE INDEX dossier_finished_report
+           ON dossier (department, procedure, finished_at, timeliness, import_job)"""
+    )
+    db.execute(
+        f"""CREATE INDEX dossier_open_until ON dossier ({OPEN_UNTIL}, received_at, department,
+            procedure, due_at, status, status_at, import_job)"""
+    )
+
+
+MIGRATIONS = [
+    ("0003_dossiers_report_indexes", m0003_dossiers_report_indexes),
+    ("0014_import_publish_reports", m0014_import_publish_reports),
+]
 
 
 def _split(
@@ -61,13 +84,23 @@ def _split(
 ) -> Split:
     """Per (department, procedure): how many rows have each of ``values`` in ``column``
     (NULL or any other value counts under '') — sums, not a GROUP BY on the column, so
-    the groups come straight out of the index's order with no sort."""
-    sums = ", ".join(f"sum(CASE WHEN {column} = ? THEN 1 ELSE 0 END)" for _ in values)
+    the groups come straight out of the index's order with no sort.  Dossiers a pending
+    import touched count as they were before it (``import_publish``)."""
+    sums = ", ".join(
+        f"sum(CASE WHEN {column} = ? THEN 1 ELSE 0 END) AS s{i}" for i in range(len(values))
+    )
+    outer = ", ".join(f"sum(s{i})" for i in range(len(values)))
     rows = conn.execute(
-        f"""SELECT department, COALESCE(procedure, ''), count(*), {sums}
-            FROM {indexed_by(conn, "dossier", index)} WHERE {where}
+        f"""SELECT department, COALESCE(procedure, ''), sum(n), {outer} FROM (
+              SELECT department, procedure, count(*) AS n, {sums}
+              FROM {indexed_by(conn, "dossier", index)} WHERE {where} AND {shown("dossier")}
+              GROUP BY department, procedure
+              UNION ALL
+              SELECT department, procedure, count(*), {sums}
+              FROM dossier_before WHERE {where} AND import_job IN {PENDING}
+              GROUP BY department, procedure) AS t
             GROUP BY department, procedure""",
-        [*values, *args],
+        [*values, *args, *values, *args],
     )
     out: Split = []
     for department, procedure, n, *counts in rows:
@@ -107,15 +140,21 @@ def open_at(conn: sqlite3.Connection, end: str, due_cutoff: str) -> list[tuple[s
     neither resolved nor closed by then; overdue when their legal due date passed before
     ``due_cutoff`` while the clock ran (a dossier waiting for the citizen since before
     ``end`` is not overdue)."""
+    overdue = """SUM(CASE WHEN due_at IS NOT NULL AND due_at < ?
+                          AND NOT (status IN (?, ?) AND status_at < ?) THEN 1 ELSE 0 END)"""
+    args = (due_cutoff, *PAUSED, end, end, end)
     return conn.execute(
-        f"""SELECT department, COALESCE(procedure, ''), COUNT(*),
-                   SUM(CASE WHEN due_at IS NOT NULL AND due_at < ?
-                             AND NOT (status IN (?, ?) AND status_at < ?)
-                       THEN 1 ELSE 0 END)
-            FROM {indexed_by(conn, "dossier", "dossier_open_until")}
-            WHERE {OPEN_UNTIL} >= ? AND received_at < ?
+        f"""SELECT department, COALESCE(procedure, ''), SUM(n), SUM(late) FROM (
+              SELECT department, procedure, COUNT(*) AS n, {overdue} AS late
+              FROM {indexed_by(conn, "dossier", "dossier_open_until")}
+              WHERE {OPEN_UNTIL} >= ? AND received_at < ? AND {shown("dossier")}
+              GROUP BY department, procedure
+              UNION ALL
+              SELECT department, procedure, COUNT(*), {overdue} FROM dossier_before
+              WHERE {OPEN_UNTIL} >= ? AND received_at < ? AND import_job IN {PENDING}
+              GROUP BY department, procedure) AS t
             GROUP BY department, procedure""",
-        (due_cutoff, *PAUSED, end, end, end),
+        (*args, *args),
     ).fetchall()
 
 
@@ -152,7 +191,7 @@ def watch_candidates(
     run = list(running)
     run_marks = ", ".join("?" for _ in run)
     sql = f"""SELECT d.*, p.name AS procedure_name, dep.name AS department_name
-              FROM dossier d
+              FROM {DOSSIERS} d
               LEFT JOIN procedure p ON p.code = d.procedure
               LEFT JOIN department dep ON dep.code = d.department
               WHERE d.status IN ({statuses})
@@ -175,8 +214,8 @@ def export_rows(
     received_before: str | None = None,
 ) -> Iterable[dict[str, Any]]:
     """Dossiers in code order, streamed (an export may hold a year of a center's work)."""
-    sql = """SELECT d.*, p.name AS procedure_name FROM dossier d
-             LEFT JOIN procedure p ON p.code = d.procedure WHERE 1 = 1"""
+    sql = f"""SELECT d.*, p.name AS procedure_name FROM {DOSSIERS} d
+              LEFT JOIN procedure p ON p.code = d.procedure WHERE 1 = 1"""
     args: list[Any] = []
     if department is not None:
         sql += " AND d.department = ?"
@@ -202,7 +241,8 @@ def last_notes(conn: sqlite3.Connection, dossier_ids: list[int]) -> dict[int, st
         rows = conn.execute(
             f"""SELECT dossier_id, note FROM dossier_event e
                 WHERE dossier_id IN ({marks})
-                  AND id = (SELECT MAX(id) FROM dossier_event WHERE dossier_id = e.dossier_id)""",
+                  AND id = (SELECT MAX(id) FROM dossier_event x
+                            WHERE x.dossier_id = e.dossier_id AND {shown("x")})""",
             chunk,
         )
         out.update({r["dossier_id"]: r["note"] for r in rows})
@@ -215,8 +255,8 @@ def last_delay_reasons(conn: sqlite3.Connection, dossier_ids: list[int]) -> dict
         chunk = dossier_ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
         rows = conn.execute(
-            f"""SELECT dossier_id, reason FROM dossier_event
-                WHERE kind = 'delay' AND dossier_id IN ({marks}) ORDER BY id""",
+            f"""SELECT dossier_id, reason FROM dossier_event e
+                WHERE kind = 'delay' AND dossier_id IN ({marks}) AND {shown("e")} ORDER BY id""",
             chunk,
         )
         out.update({r["dossier_id"]: r["reason"] for r in rows})

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database as Utils
 
+from .import_publish import DOSSIERS, shown
+
 
 def m0003_dossiers(db: Utils) -> None:
     db.execute(
@@ -175,6 +177,7 @@ DOSSIER_FIELDS = (
     "ticket_id",
     "created_at",
     "updated_at",
+    "import_job",
 )
 
 
@@ -251,15 +254,18 @@ def upsert_procedure(conn: sqlite3.Connection, p: dict[str, Any]) -> None:
 
 # --- dossiers ---------------------------------------------------------------------------
 def dossier_by_code(conn: sqlite3.Connection, code: str) -> dict[str, Any] | None:
+    """The dossier's row as stored, for a writer (a pending import's change included:
+    the writer checks ``import_job``); readers use ``dossier_for_lookup``."""
     return _dossier(conn.execute("SELECT * FROM dossier WHERE code = ?", (code,)).fetchone())
 
 
 def dossier_for_lookup(conn: sqlite3.Connection, code: str) -> dict[str, Any] | None:
-    """One dossier with its procedure's and department's names (the lookup screen)."""
+    """One dossier with its procedure's and department's names (the lookup screen), as
+    readers see it (a pending import's change not yet: ``import_publish``)."""
     row = conn.execute(
-        """SELECT d.*, p.name AS procedure_name, dep.name AS department_name,
+        f"""SELECT d.*, p.name AS procedure_name, dep.name AS department_name,
                   dep.place AS department_place, dep.contact AS department_contact
-           FROM dossier d
+           FROM {DOSSIERS} d
            LEFT JOIN procedure p ON p.code = d.procedure
            LEFT JOIN department dep ON dep.code = d.department
            WHERE d.code = ?""",
@@ -287,7 +293,7 @@ def update_dossier(conn: sqlite3.Connection, dossier_id: int, fields: dict[str, 
 
 
 def count_dossiers(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT COUNT(*) AS n FROM dossier").fetchone()["n"])
+    return int(conn.execute(f"SELECT COUNT(*) AS n FROM {DOSSIERS} d").fetchone()["n"])
 
 
 def first_code_with_status(
@@ -297,7 +303,7 @@ def first_code_with_status(
     department not among ``not_departments`` (demo samples that show different things)."""
     marks = ", ".join("?" for _ in not_departments) or "NULL"
     row = conn.execute(
-        f"""SELECT code, department FROM dossier WHERE status = ?
+        f"""SELECT code, department FROM {DOSSIERS} d WHERE status = ?
             ORDER BY CASE WHEN department IN ({marks}) THEN 1 ELSE 0 END, code LIMIT 1""",
         (status, *not_departments),
     ).fetchone()
@@ -360,6 +366,7 @@ def insert_event(conn: sqlite3.Connection, e: dict[str, Any]) -> int:
 
 def events(conn: sqlite3.Connection, dossier_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT * FROM dossier_event WHERE dossier_id = ? ORDER BY at, id", (dossier_id,)
+        f"SELECT * FROM dossier_event e WHERE dossier_id = ? AND {shown('e')} ORDER BY at, id",
+        (dossier_id,),
     )
     return [dict(r) for r in rows]

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database as Utils
 
+from .import_publish import shown
+
 
 def insert(conn: sqlite3.Connection, n: dict[str, Any]) -> int | None:
     """Queue a notification; None when one already exists for the same event key."""
@@ -29,11 +31,12 @@ def insert(conn: sqlite3.Connection, n: dict[str, Any]) -> int | None:
 
 
 def claim(conn: sqlite3.Connection, worker: str, now: str, limit: int) -> list[dict[str, Any]]:
+    # A pending import's notices wait for it to be published (store.import_publish).
     rows = conn.execute(
-        """UPDATE notification SET status = 'claimed', claimed_by = ?, claimed_at = ?,
+        f"""UPDATE notification SET status = 'claimed', claimed_by = ?, claimed_at = ?,
                   updated_at = ?
-           WHERE id IN (SELECT id FROM notification
-                        WHERE status = 'queued' AND next_attempt_at <= ?
+           WHERE id IN (SELECT id FROM notification n
+                        WHERE status = 'queued' AND next_attempt_at <= ? AND {shown("n")}
                         ORDER BY next_attempt_at, id LIMIT ?)
            RETURNING *""",
         (worker, now, now, now, limit),
@@ -118,20 +121,24 @@ def get(conn: sqlite3.Connection, notification_id: int) -> dict[str, Any] | None
 
 def for_dossier(conn: sqlite3.Connection, dossier_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT * FROM notification WHERE dossier_id = ? ORDER BY id", (dossier_id,)
+        f"SELECT * FROM notification n WHERE dossier_id = ? AND {shown('n')} ORDER BY id",
+        (dossier_id,),
     )
     return [dict(r) for r in rows]
 
 
 def next_due(conn: sqlite3.Connection) -> str | None:
     row = conn.execute(
-        "SELECT MIN(next_attempt_at) AS at FROM notification WHERE status = 'queued'"
+        f"""SELECT MIN(next_attempt_at) AS at FROM notification n
+            WHERE status = 'queued' AND {shown("n")}"""
     ).fetchone()
     return row["at"] if row else None
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
-    rows = conn.execute("SELECT status, COUNT(*) AS n FROM notification GROUP BY status")
+    rows = conn.execute(
+        f"SELECT status, COUNT(*) AS n FROM notification x WHERE {shown('x')} GROUP BY status"
+    )
     return {r["status"]: int(r["n"]) for r in rows}
 
 
