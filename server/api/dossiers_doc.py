@@ -124,10 +124,20 @@ SCHEMAS: dict[str, Any] = {
                 "description": "poll until it is not 'running'",
             },
             "phase": {
-                "enum": ["queued", "reading", "validating", "applying", "done", "failed"],
+                "enum": [
+                    "queued",
+                    "reading",
+                    "validating",
+                    "applying",
+                    "undoing",
+                    "done",
+                    "failed",
+                ],
                 "description": "reading: the file is parsed (header first); validating: "
                 "every row is tried aside, nothing saved; applying: rows are saved in short "
-                "batches (a restart resumes after the last batch)",
+                "batches (a restart resumes after the last batch), shown to readers all at "
+                "once when the job is done; undoing: a job that failed while applying has "
+                "what it saved removed (never shown) before it ends 'failed'",
             },
             "processed": INT,
             "total": {"type": ["integer", "null"], "description": "rows, once read"},
@@ -212,7 +222,7 @@ PATHS: dict[str, Any] = {
         "put": _dossier_op(
             "Create or update a dossier (staff, or a department's API key with dossiers:write)",
             {"200": _resp("Updated", _WRITTEN), "201": _resp("Created", _WRITTEN)},
-            (400, 401, 403, 409),
+            (400, 401, 403, 409, 429, 503),
             body=_ref("DossierWrite"),
         ),
     },
@@ -220,7 +230,7 @@ PATHS: dict[str, Any] = {
         "post": _dossier_op(
             "Append a status change or a delay (idempotent by event_id)",
             {"201": _resp("Recorded", _WRITTEN), "200": _resp("Already recorded", _WRITTEN)},
-            (400, 401, 403, 404, 409),
+            (400, 401, 403, 404, 409, 429, 503),
             body=_ref("DossierEvent"),
         )
     },

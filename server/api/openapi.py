@@ -27,7 +27,9 @@ def _errors(*codes: int) -> dict[str, Any]:
         403: "Not allowed",
         404: "Not found",
         409: "Invalid transition or state",
-        429: "Rate limited",
+        429: "Rate limited (a department key: api_keys in config; Retry-After)",
+        503: "Busy: the database, or the dossier held by a file import being applied "
+        "(import_pending); retry after Retry-After",
     }
     return {str(c): _resp(names[c], _ERROR) for c in codes}
 

@@ -35,10 +35,10 @@ from server.datadir import DIR_MODE, write_private
 from server.dossiers import settings as dsettings
 from server.dossiers import sheets
 from server.dossiers.importer import POLICIES, ImportReport, Progress
-from server.dossiers.pipeline import LEASE_SECONDS, Runner
+from server.dossiers.pipeline import LEASE_SECONDS, Runner, undo
 from server.errors import BadRequest, MotcuaError, RateLimited
 from server.notify.notices import strip_diacritics
-from server.store import Database
+from server.store import Database, import_publish
 from server.store import imports as store
 from server.store.db import DatabaseClosed
 
@@ -285,8 +285,12 @@ class Launcher:
             runner.db.close()
 
     def _give_up(self, job: dict[str, Any]) -> None:
+        """Fail a job whose runners kept dying: what they applied is undone first (a
+        restart meanwhile gives up again and goes on undoing), so none of it shows."""
         log.error("import %s: failed %d times, given up", job["id"], job["attempts"])
+        undo(self.db, job["id"], self._sleep)
         with self.db.write() as conn:
+            import_publish.publish(conn, job["id"])  # nothing of it is left to show
             store.update_job(
                 conn,
                 job["id"],
@@ -296,7 +300,7 @@ class Launcher:
                     "error": {
                         "code": "import_crashed",
                         "message": "Lượt nhập bị gián đoạn nhiều lần; "
-                        f"đã lưu {job['applied']} dòng. Xin báo quản trị.",
+                        "không dòng nào của tệp được lưu. Xin báo quản trị.",
                         "status": 500,
                     },
                     "finished_at": iso(datetime.now().astimezone()),

@@ -11,7 +11,7 @@ from server.clock import iso
 from server.dossiers.codes import normalize_code
 from server.errors import BadRequest, NotFound
 from server.i18n import t
-from server.store import Database
+from server.store import Database, import_publish
 from server.store import dossiers as store
 
 MAX_LINKED_CODES = 50
@@ -46,5 +46,6 @@ def link_codes(
                 pending.append(code)
                 continue
             store.update_dossier(conn, d["id"], {"ticket_id": ticket_id, "updated_at": iso(now)})
+            import_publish.link_former(conn, d["id"], ticket_id, iso(now))
             linked.append(code)
     return {"linked": linked, "pending": pending}

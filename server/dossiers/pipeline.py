@@ -13,11 +13,21 @@ upload, the CLI and ``run_import`` all run this, in a worker process or thread.
    ``BATCH_ROWS`` rows and about ``BATCH_SECONDS`` each, then a pause as long as the
    batch), so a kiosk's ticket or a department's PUT waits a few milliseconds at most.
    Each batch commits with the job's journal (``applied``), so a runner that dies
-   mid-apply is replaced (``jobs.resume``) and continues after the last committed row:
-   the file always ends fully applied, never half.  A row that passed validation but
-   fails now (the dossier changed meanwhile) is reported and skipped.
-   ``skip-bad`` is not tried aside first: applying refuses and reports its bad rows.
-While a file applies, readers see the rows committed so far.
+   mid-apply is replaced (``jobs.resume``) and continues after the last committed row.
+   A row that passed validation but fails now (the dossier changed meanwhile) is
+   reported and skipped.  ``skip-bad`` is not tried aside first: applying refuses and
+   reports its bad rows;
+4. **publishing**: every row a job writes is tagged with it, and readers do not see it
+   (``store.import_publish``): a dossier the job changes shows as it was, one it creates
+   not at all, its timeline entries and SMS neither (SMS are not sent).  After the last
+   batch, one short transaction publishes the whole job with its end: readers go from
+   none of the file to all of it at once — under both policies, ``skip-bad`` too.  A
+   job that fails, or is given up, while applying is undone (``undoing``: its rows
+   removed, the dossiers it changed restored, in short batches, resumable) before it
+   ends ``failed``: nothing of it is ever seen.  Meanwhile another sender's change to a
+   dossier the job holds is refused with a 503 ``import_pending`` (retry): applied
+   under the job, it would be lost or half-seen when the job lands.
+While a file applies, readers see none of it; once it is published, all of it.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ from server.dossiers.codes import InvalidDossierCode, normalize_code
 from server.dossiers.sheets import Limits
 from server.dossiers.state import Tx
 from server.errors import MotcuaError
-from server.store import Database
+from server.store import Database, import_publish
 from server.store import imports as store
 
 log = logging.getLogger(__name__)
@@ -53,6 +63,10 @@ BATCH_GAP = 0.003
 #: A runner's lease on its job, renewed by every batch (and every few seconds before).
 LEASE_SECONDS = 60.0
 STAGE_CHUNK = 2000
+#: Dossiers one undoing transaction restores or removes, and former rows one clean-up
+#: transaction deletes (each about as short as an applying batch).
+UNDO_BATCH = 50
+DROP_BATCH = 500
 #: Rejected rows kept in the report (the count is always exact).
 KEEP_REJECTED = 1000
 
@@ -148,6 +162,9 @@ class Runner:
         job = self._job()
         stage_path = Path(job["path"] + ".stage")
         try:
+            if job["phase"] == "undoing":  # a runner died while undoing a failed job
+                self._fail(job["error"])
+                return self._job()
             if job["phase"] != "applying":
                 report = self._validate(job, stage_path)
                 job = self._job()
@@ -158,12 +175,28 @@ class Runner:
             log.warning("import %s: another runner took the job over", self.job_id)
             return self._job()
         except MotcuaError as exc:
-            self._finish(error={"code": exc.code, "message": exc.message, "status": exc.status})
+            self._fail({"code": exc.code, "message": exc.message, "status": exc.status})
         except OSError as exc:
             log.exception("import %s failed", self.job_id)
-            self._finish(error={"code": "io_error", "message": str(exc), "status": 500})
+            self._fail({"code": "io_error", "message": str(exc), "status": 500})
         stage_path.unlink(missing_ok=True)
-        return self._job()
+        job = self._job()
+        if job["status"] == "done":
+            drop_former(self.db, self.sleep)  # now no reader needs them
+        return job
+
+    def _fail(self, error: dict[str, Any]) -> None:
+        """End the job failed; what it applied is undone first, never seen."""
+        with self.db.write() as conn:
+            held = import_publish.is_pending(conn, self.job_id)
+            if held:
+                self._save(conn, {"phase": "undoing", "error": error})
+        if held:
+            undo(self.db, self.job_id, self.sleep, renew=self._renew)
+        self._finish(error=error)
+
+    def _renew(self, conn) -> None:
+        self._save(conn, {})
 
     def _finish(self, *, report: dict[str, Any] | None = None, error: Any = None) -> None:
         fields: dict[str, Any] = {
@@ -178,6 +211,9 @@ class Runner:
             fields["error"] = error
         with self.db.write() as conn:
             self._save(conn, fields)
+            # A finished job hides nothing: after applying, this publishes all of it at
+            # once; after undoing, nothing of it is left to show.
+            import_publish.publish(conn, self.job_id)
 
     # --- 1 and 2: read into the staging file, try every row there ---------------------
     def _stage(self, job: dict[str, Any], conn) -> importer.ImportReport:
@@ -239,6 +275,7 @@ class Runner:
         applied_report.rejected_total = report.rejected_total
         applied_report.seconds = report.seconds
         with self.db.write() as live:
+            import_publish.hold(live, self.job_id)  # what it writes stays hidden till the end
             self._save(
                 live,
                 {
@@ -296,6 +333,7 @@ class Runner:
                         "import",
                         notify=job["notify"],
                         texts=texts,
+                        job=self.job_id,
                     )
                     done = 0
                     for seq, line, data in pending:
@@ -317,8 +355,44 @@ class Runner:
             conn.close()
         report.committed = True
         report.seconds = round(report.seconds + _time.perf_counter() - started, 3)
-        self._finish(report=_stored(report))
+        self._finish(report=_stored(report))  # publishes the whole file at once
         log.info("import %s: %s", self.job_id, _summary(report))
+
+
+def undo(
+    db: Database,
+    job_id: str,
+    sleep: Callable[[float], object],
+    *,
+    renew: Callable[[Any], None] | None = None,
+) -> int:
+    """Undo what a pending job applied, in short transactions (``renew`` keeps a
+    runner's lease in each); the job stays pending, so readers never see any of it.
+    Returns how many dossiers were restored or removed."""
+    undone = 0
+    while True:
+        begun = _time.perf_counter()
+        with db.write() as conn:
+            if renew is not None:
+                renew(conn)
+            n = import_publish.undo(conn, job_id, UNDO_BATCH)
+        undone += n
+        if n == 0:
+            return undone
+        sleep(max((_time.perf_counter() - begun) / 2, BATCH_GAP))
+
+
+def drop_former(db: Database, sleep: Callable[[float], object]) -> None:
+    """Delete the former rows of dossiers no pending job holds any more (published or
+    undone jobs'), in short transactions; a runner that dies first leaves them to the
+    next job's end, and readers never read them meanwhile."""
+    while True:
+        begun = _time.perf_counter()
+        with db.write() as conn:
+            n = import_publish.drop_former(conn, DROP_BATCH)
+        if n < DROP_BATCH:
+            return
+        sleep(max((_time.perf_counter() - begun) / 2, BATCH_GAP))
 
 
 def _stored(report: importer.ImportReport) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from server.dossiers.state import (
     save,
     step,
     when,
+    writable,
 )
 from server.dossiers.status import (
     PAUSED,
@@ -156,6 +157,7 @@ def _create(tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: s
         "ticket_id": store.latest_ticket_link(tx.conn, code),
         "created_at": iso(tx.now),
         "updated_at": iso(tx.now),
+        "import_job": tx.job,
         "due_at": None,
         "promised_at": None,
         "missing": None,
@@ -163,6 +165,8 @@ def _create(tx: Tx, code: str, f: DossierFields, ev: EventInput | None, scope: s
     }
     row.update(derive(tx.cfg, row, start, first_at))
     d = {"id": store.insert_dossier(tx.conn, code, row), "code": code, **row}
+    if tx.job is not None:
+        tx.touched.add(d["id"])  # new, and tagged with the job already: nothing former
     out = Outcome(d, created=True)
     key = _key(ev, at) if ev else event_key("create", start, first_at)
     path = [] if target == start else transition_path(start, target)
@@ -254,6 +258,7 @@ def apply_put(
     d = store.dossier_by_code(tx.conn, code)
     if d is None:
         return _create(tx, code, f, ev, scope)
+    d = writable(tx.conn, d, tx.job)
     ev = dated(ev, tx.now, tx.cfg.tz, day_end(tx.cfg))
     _check_scope(d, scope)
     d = _update_fields(tx, d, f, scope)
@@ -352,7 +357,7 @@ def _check_new_date(tx: Tx, new_due: datetime, at: str) -> None:
 
 
 def apply_event(tx: Tx, code: str, ev: EventInput, scope: str | None) -> Outcome:
-    d = existing(tx.conn, normalize_code(code))
+    d = existing(tx.conn, normalize_code(code), tx.job)
     _check_scope(d, scope)
     _check_texts(tx, ev)
     out = Outcome(d)

@@ -19,12 +19,13 @@ from server.clock import iso, parse_iso
 from server.config import Config
 from server.dossiers import settings as dsettings
 from server.dossiers.status import PAUSED, DossierStatus
-from server.errors import BadRequest, NotFound
+from server.errors import BadRequest, Busy, NotFound
 from server.i18n import t
 from server.notify import outbox
 from server.notify.notices import NoticeKind
 from server.store import dossier_keys as key_store
 from server.store import dossiers as store
+from server.store import import_publish
 
 S = DossierStatus
 #: Statuses that close a dossier without a result.
@@ -55,6 +56,17 @@ class Tx:
     sms_held: list[str] = field(default_factory=list)
     #: Departments and procedures read in this transaction (an import reads each once).
     cache: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    #: The import job applying in this transaction: what it writes stays hidden from
+    #: readers until the job is published (``store.import_publish``).
+    job: str | None = None
+    #: Dossiers this transaction's job has tagged already.
+    touched: set[int] = field(default_factory=set)
+
+    def touch(self, dossier_id: int) -> None:
+        """Before the job changes a dossier or its timeline: keep its former row."""
+        if self.job is not None and dossier_id not in self.touched:
+            import_publish.touch(self.conn, self.job, dossier_id)
+            self.touched.add(dossier_id)
 
     def department(self, code: str) -> dict[str, Any] | None:
         key = ("department", code)
@@ -243,6 +255,9 @@ def record(
         "event_key": key,
         "created_at": iso(tx.now),
     }
+    if tx.job is not None:
+        tx.touch(d["id"])
+        event["import_job"] = tx.job
     event["id"] = store.insert_event(tx.conn, event)
     if notice is not None and tx.notify:
         if notice is NoticeKind.RECEIVED and not (d.get("promised_at") or d.get("due_at")):
@@ -259,6 +274,7 @@ def record(
             texts=tx.templates(),
             sender=tx.sms_sender,
             held=tx.sms_held,
+            job=tx.job,
         )
         if queued is not None:
             tx.queued.append(queued)
@@ -305,6 +321,7 @@ def save(tx: Tx, d: dict[str, Any], upd: dict[str, Any]) -> dict[str, Any]:
     """Write ``upd`` (stamped with the transaction's time) to the dossier's row; returns
     the dossier as it now is."""
     upd["updated_at"] = iso(tx.now)
+    tx.touch(d["id"])
     store.update_dossier(tx.conn, d["id"], upd)
     return {**d, **upd}
 
@@ -329,11 +346,25 @@ def not_found(code: str) -> NotFound:
     return NotFound(t("dossier.error.not_found", "vi", code=code), code="unknown_dossier")
 
 
-def existing(conn: sqlite3.Connection, code: str) -> dict[str, Any]:
-    """The dossier with this (normalized) code; a 404 when there is none."""
+def existing(conn: sqlite3.Connection, code: str, job: str | None = None) -> dict[str, Any]:
+    """The dossier with this (normalized) code, to change; a 404 when there is none."""
     d = store.dossier_by_code(conn, code)
     if d is None:
         raise not_found(code)
+    return writable(conn, d, job)
+
+
+def writable(conn: sqlite3.Connection, d: dict[str, Any], job: str | None) -> dict[str, Any]:
+    """``d``, unless an import job other than ``job`` holds it unpublished: then a 503
+    the sender retries (changing it now would be lost, or half-seen, when the job is
+    published or undone — its whole file lands at once, soon)."""
+    held = d.get("import_job")
+    if held is not None and held != job and import_publish.is_pending(conn, held):
+        raise Busy(
+            t("dossier.error.import_pending", "vi", code=d["code"]),
+            code="import_pending",
+            retry_after=5,
+        )
     return d
 
 

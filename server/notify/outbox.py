@@ -84,6 +84,7 @@ def enqueue(
     texts: Mapping[str, str] | None = None,
     sender: str | None = None,
     held: list[str] | None = None,
+    job: str | None = None,
 ) -> int | None:
     """Queue one notice for the dossier's phone; returns the row id (None: nothing queued).
 
@@ -96,6 +97,9 @@ def enqueue(
     the server's own operators) and the phone number (``sms.limits``).  Past a limit
     the event is still recorded — a status is worth more than its SMS — and the notice
     is stored ``failed`` with the reason, which ``held`` collects for the answer.
+
+    A notice queued by an import ``job`` is tagged with it: it is not sent before the
+    job is published (``store.import_publish``).
     """
     settings = sms_settings(cfg)
     phone = dossier.get("phone")
@@ -120,6 +124,8 @@ def enqueue(
         "created_at": at,
         "updated_at": at,
     }
+    if job is not None:
+        row["import_job"] = job
     try:
         row["text"] = render_notice(
             kind, params, ascii_only=False, templates=chosen, tz=cfg.timezone

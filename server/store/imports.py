@@ -2,7 +2,8 @@
 validated against.
 
 A job row is the journal of one import: the stored file, its hash, the phase
-(``queued`` → ``validating`` → ``applying`` → ``done``/``failed``), how many rows are
+(``queued`` → ``validating`` → ``applying`` → ``done``, or ``failed`` — after ``undoing``
+what it applied, see ``import_publish``), how many rows are
 applied (``applied``, committed in the same transaction as those rows, so a crash
 resumes exactly after the last committed batch), the running report, and a lease
 (``lease_owner``, ``lease_until`` in epoch seconds) so only one runner works on a job

@@ -38,7 +38,7 @@
       const job = r.data.job;
       if (job.total) {
         bar.value = 50 + Math.round((50 * job.processed) / job.total);
-        const what = { validating: "Đang kiểm tra", applying: "Đang lưu" }[job.phase] || "Đang đọc";
+        const what = { validating: "Đang kiểm tra", applying: "Đang lưu", undoing: "Đang hoàn tác" }[job.phase] || "Đang đọc";
         phase.textContent = `${what} ${job.processed}/${job.total} dòng…`;
       } else if (job.phase === "reading") {
         phase.textContent = `Đang đọc tệp… ${job.processed} dòng`;
