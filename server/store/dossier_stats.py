@@ -68,9 +68,22 @@ def m0014_import_publish_reports(db: Utils) -> None:
     )
 
 
-MIGRATIONS = [
+_PG_0014 = """
+DROP INDEX dossier_received_report;
+DROP INDEX dossier_finished_report;
+DROP INDEX dossier_open_until;
+CREATE INDEX dossier_received_report
+    ON dossier (department, procedure, received_at, channel, import_job);
+CREATE INDEX dossier_finished_report
+    ON dossier (department, procedure, finished_at, timeliness, import_job);
+CREATE INDEX dossier_open_until ON dossier (LEAST(coalesce(finished_at, '9999'),
+    coalesce(ended_at, '9999')), received_at, department, procedure, due_at, status,
+    status_at, import_job);
+"""
+
+MIGRATIONS: list[tuple[Any, ...]] = [
     ("0003_dossiers_report_indexes", m0003_dossiers_report_indexes),
-    ("0014_import_publish_reports", m0014_import_publish_reports),
+    ("0014_import_publish_reports", m0014_import_publish_reports, _PG_0014),
 ]
 
 

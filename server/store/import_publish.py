@@ -118,7 +118,45 @@ def m0014_import_publish(db: Utils) -> None:
     # (the report's covering indexes get the tag too: dossier_stats, 0014_import_publish_reports)
 
 
-MIGRATIONS = [("0014_import_publish", m0014_import_publish)]
+#: The same on PostgreSQL (after its baseline, see ``migrations``).
+_PG_0014 = """
+ALTER TABLE dossier ADD COLUMN import_job TEXT;
+ALTER TABLE dossier_event ADD COLUMN import_job TEXT;
+ALTER TABLE notification ADD COLUMN import_job TEXT;
+CREATE TABLE import_pending (job TEXT PRIMARY KEY);
+CREATE TABLE dossier_before (
+    id BIGINT NOT NULL,
+    code TEXT NOT NULL,
+    procedure TEXT,
+    department TEXT NOT NULL,
+    applicant TEXT NOT NULL,
+    phone TEXT,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_at TEXT NOT NULL,
+    received_at TEXT,
+    limit_days DOUBLE PRECISION,
+    limit_hours DOUBLE PRECISION,
+    due_at TEXT,
+    promised_at TEXT,
+    pauses TEXT NOT NULL,
+    missing TEXT,
+    reason TEXT,
+    finished_at TEXT,
+    timeliness TEXT,
+    returned_at TEXT,
+    ended_at TEXT,
+    ticket_id BIGINT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    limit_cutoff TEXT,
+    import_job TEXT NOT NULL,
+    PRIMARY KEY (import_job, id));
+CREATE INDEX dossier_before_code ON dossier_before (code);
+CREATE INDEX dossier_import_job ON dossier (import_job) WHERE import_job IS NOT NULL;
+"""
+
+MIGRATIONS: list[tuple[Any, ...]] = [("0014_import_publish", m0014_import_publish, _PG_0014)]
 
 
 # --- a job's life ---------------------------------------------------------------------
