@@ -281,6 +281,8 @@ def test_a_job_given_up_after_crashes_leaves_nothing(existing, monkeypatch):
 
 def test_the_dossier_before_table_has_the_dossier_columns(ctx):
     with ctx.db.read() as conn:
-        live = [r[1] for r in conn.execute("PRAGMA table_info(dossier)")]
-        former = [r[1] for r in conn.execute("PRAGMA table_info(dossier_before)")]
+        live = [c[0] for c in conn.execute("SELECT * FROM dossier WHERE 1 = 0").description]
+        former = [
+            c[0] for c in conn.execute("SELECT * FROM dossier_before WHERE 1 = 0").description
+        ]
     assert tuple(live) == import_publish.COLUMNS == tuple(former)
