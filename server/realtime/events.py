@@ -152,9 +152,8 @@ class Realtime:
                     zone_room(row["zone"]),
                 )
                 prev_zone[row["zone"]] = row["seq"]
+                self.mark.set(row["seq"])
                 sent.append(payload)
-            if rows:
-                self.mark.set(rows[-1]["seq"])
             self._views_in_calls.update((n, v) for n, v in views.items() if v is not None)
             if queue is not None:
                 for room in (ALL_ZONES, *(zone_room(z) for z in prev_zone)):
