@@ -275,7 +275,7 @@ def check(conn: sqlite3.Connection) -> dict[str, Any]:
     actions = dict(
         conn.execute("SELECT action, count(*) FROM ticket_event GROUP BY action").fetchall()
     )
-    seqs = [r[0] for r in conn.execute("SELECT seq FROM call ORDER BY rowid")]
+    seqs = [r[0] for r in conn.execute("SELECT seq FROM call ORDER BY seq")]
     return {
         "tickets": one("SELECT count(*) FROM ticket"),
         "statuses": statuses,
@@ -283,23 +283,24 @@ def check(conn: sqlite3.Connection) -> dict[str, Any]:
         "seqs": seqs,
         "duplicate_numbers": one(
             """SELECT count(*) FROM (SELECT 1 FROM ticket GROUP BY service, day, number
-               HAVING count(*) > 1)"""
+               HAVING count(*) > 1) AS dup"""
         )
         + one(
             """SELECT count(*) FROM (SELECT 1 FROM ticket GROUP BY service, day, label
-               HAVING count(*) > 1)"""
+               HAVING count(*) > 1) AS dup"""
         ),
         # one first call per visit to a queue: a transferred ticket is called once more
         "called_twice": one(
             """SELECT count(*) FROM (
-                 SELECT c.ticket_id, count(*) AS n FROM call c WHERE c.recall = 0
+                 SELECT c.ticket_id FROM call c WHERE c.recall = 0
                  GROUP BY c.ticket_id
-                 HAVING n > 1 + (SELECT count(*) FROM ticket_event e
-                                 WHERE e.ticket_id = c.ticket_id AND e.action = 'transfer'))"""
+                 HAVING count(*) > 1 + (SELECT count(*) FROM ticket_event e
+                                        WHERE e.ticket_id = c.ticket_id
+                                          AND e.action = 'transfer')) AS twice"""
         ),
         "busy_twice": one(
             """SELECT count(*) FROM (SELECT counter FROM ticket
-               WHERE status IN ('called', 'serving') GROUP BY counter HAVING count(*) > 1)"""
+               WHERE status IN ('called', 'serving') GROUP BY counter HAVING count(*) > 1) AS busy"""
         ),
         "seqs_in_order": seqs == sorted(set(seqs)),
     }

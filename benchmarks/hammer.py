@@ -91,13 +91,13 @@ def check_calls(db_path: str) -> dict[str, Any]:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         called_twice = conn.execute(
-            "SELECT count(*) FROM (SELECT ticket_id FROM call WHERE recall = 0 GROUP BY ticket_id HAVING count(*) > 1)"
+            "SELECT count(*) FROM (SELECT ticket_id FROM call WHERE recall = 0 GROUP BY ticket_id HAVING count(*) > 1) AS x"
         ).fetchone()[0]
         events_twice = conn.execute(
-            "SELECT count(*) FROM (SELECT ticket_id FROM ticket_event WHERE action = 'call' GROUP BY ticket_id HAVING count(*) > 1)"
+            "SELECT count(*) FROM (SELECT ticket_id FROM ticket_event WHERE action = 'call' GROUP BY ticket_id HAVING count(*) > 1) AS x"
         ).fetchone()[0]
         busy_twice = conn.execute(
-            "SELECT count(*) FROM (SELECT counter FROM ticket WHERE status IN ('called', 'serving') GROUP BY counter HAVING count(*) > 1)"
+            "SELECT count(*) FROM (SELECT counter FROM ticket WHERE status IN ('called', 'serving') GROUP BY counter HAVING count(*) > 1) AS x"
         ).fetchone()[0]
         # A ticket that left the queue through a call has exactly one first call, at its counter.
         mismatched = conn.execute(

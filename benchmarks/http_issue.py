@@ -87,7 +87,7 @@ def check_numbers(db_path: str) -> dict[str, Any]:
                GROUP BY t.service, t.day"""
         ).fetchall()
         labels_dup = conn.execute(
-            "SELECT count(*) FROM (SELECT day, label FROM ticket GROUP BY day, service, label HAVING count(*) > 1)"
+            "SELECT count(*) FROM (SELECT day, label FROM ticket GROUP BY day, service, label HAVING count(*) > 1) AS x"
         ).fetchone()[0]
     finally:
         conn.close()

@@ -46,12 +46,18 @@ class Demo:
         done = subprocess.run(
             [MOTCUA, *args, "--config", "config.yaml", "--data-dir", "data"],
             cwd=self.cwd,
+            env=_as_make_run(),
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout.strip()
+
+
+def _as_make_run() -> dict[str, str]:
+    """The environment `make run` gives: no MOTCUA_ settings (the embedded SQLite file)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -74,7 +80,7 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
     shutil.copy(ROOT / "config.yaml", cwd / "config.yaml")
     port = free_port()
     out, err = cwd / "demo.out", cwd / "demo.err"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
+    env = _as_make_run()
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
             [MOTCUA, "demo", "--config", "config.yaml", "--data-dir", "data"]

@@ -13,6 +13,9 @@ import pytest
 from server.store import reports, staff
 from server.store import tickets as store
 
+#: SQLite's query plans and INDEXED BY: PostgreSQL plans by its own statistics.
+pytestmark = pytest.mark.sqlite_only
+
 AT = "2026-11-25T02:00:00+00:00"
 
 

@@ -131,9 +131,10 @@ def test_the_checks_catch_a_broken_day(ctx, client, actors, issue):
         assert problems(check(conn)) == []
     with ctx.db.write() as conn:
         conn.execute(
-            """INSERT INTO call (ticket_id, label, counter, counter_name, zone, service, at)
-               SELECT ticket_id, label, counter, counter_name, zone, service, at FROM call
-               WHERE ticket_id = ?""",
+            """INSERT INTO call (seq, ticket_id, label, counter, counter_name, zone, service, at)
+               SELECT (SELECT max(seq) + 1 FROM call), ticket_id, label, counter,
+                      counter_name, zone, service, at
+               FROM call WHERE ticket_id = ?""",
             (first["id"],),
         )
         conn.execute(

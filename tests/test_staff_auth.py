@@ -86,12 +86,12 @@ def test_forwarded_proto_is_trusted_only_when_configured(cfg, clock, tmp_path):
     def cookie_over_proxy(config, name):
         application = create_app(config, tmp_path / name, clock=clock, testing=True)
         ctx = application.extensions["motcua"]
-        accounts.add_user(ctx.db, "canbo1", "staff", PASSWORD, ctx.now(), counters=[1])
+        accounts.add_user(ctx.db, f"canbo-{name}", "staff", PASSWORD, ctx.now(), counters=[1])
         c = application.test_client()
         token = csrf_of(c)
         r = c.post(
             "/login",
-            data={"username": "canbo1", "password": PASSWORD, "csrf": token},
+            data={"username": f"canbo-{name}", "password": PASSWORD, "csrf": token},
             headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"},
         )
         ctx.db.close()

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlite_utils import Database as Utils
 
+from .dialect import is_pg
+
 
 def m0006_staff(db: Utils) -> None:
     db.execute("ALTER TABLE user_token ADD COLUMN label TEXT NOT NULL DEFAULT ''")
@@ -166,20 +168,23 @@ def counter_day_summary(conn: sqlite3.Connection, counter: int, day: str) -> dic
     return out
 
 
+_ACTS = """SELECT counter, actor, at FROM ticket_event
+             WHERE counter IS NOT NULL AND actor IS NOT NULL AND at >= ?
+            UNION ALL
+            SELECT counter, actor, at FROM counter_event WHERE actor IS NOT NULL AND at >= ?"""
+#: The latest action at each counter: SQLite takes the bare `actor` column from the row
+#: holding max(at) (and reads the partial index ticket_event_at); PostgreSQL says it
+#: with DISTINCT ON.
+_LAST_ACTORS = {
+    False: f"SELECT counter, actor, max(at) FROM ({_ACTS}) AS acts GROUP BY counter",
+    True: f"""SELECT DISTINCT ON (counter) counter, actor, at FROM ({_ACTS}) AS acts
+              ORDER BY counter, at DESC""",
+}
+
+
 def last_actors(conn: sqlite3.Connection, since: str) -> dict[int, tuple[str, str]]:
     """counter → (actor, at) of the latest ticket or counter action there since `since`."""
-    rows = conn.execute(
-        """SELECT counter, actor, at FROM (
-               SELECT counter, actor, at,
-                      row_number() OVER (PARTITION BY counter ORDER BY at DESC) AS latest
-               FROM (SELECT counter, actor, at FROM ticket_event
-                      WHERE counter IS NOT NULL AND actor IS NOT NULL AND at >= ?
-                     UNION ALL
-                     SELECT counter, actor, at FROM counter_event
-                      WHERE actor IS NOT NULL AND at >= ?) AS acts) AS ranked
-           WHERE latest = 1""",
-        (since, since),
-    )
+    rows = conn.execute(_LAST_ACTORS[is_pg(conn)], (since, since))
     return {int(r[0]): (r[1], r[2]) for r in rows}
 
 
