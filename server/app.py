@@ -135,10 +135,14 @@ def create_app(
     context.realtime = init_realtime(app, async_mode=async_mode)
 
     from .notify.worker import start_in_app
+    from .workers_config import embedded
 
-    start_in_app(app)  # the SMS outbox sender (not in testing: tests drive it themselves)
-    if not testing:
-        from .api.dossiers_files import launcher
+    if embedded(cfg):  # else `motcua worker` processes do this work (see server/background.py)
+        start_in_app(app)  # the SMS outbox sender (not in testing: tests drive it themselves)
+        if not testing:
+            from .api.dossiers_files import launcher
 
-        launcher(app).resume()  # dossier imports a stop interrupted finish now
+            launcher(app).resume()  # dossier imports a stop interrupted finish now
+    else:
+        app.extensions["motcua.notify"] = None
     return app

@@ -104,12 +104,13 @@ def check_config(cfg, config_path, data_dir) -> None:
     from .dossiers.settings import parse_settings
     from .notify.config import sms_settings
     from .security import settings as security_settings
+    from .workers_config import settings as worker_settings
 
     # The sections their own modules validate (security, connections, sms, dossiers,
-    # api_keys, database) are checked here too, so a bad key is reported before the
+    # api_keys, database, workers) are checked here too, so a bad key is reported before the
     # server is started.
     checks = (security_settings, connection_settings, sms_settings, parse_settings)
-    for validate in (*checks, apikey_settings, database_settings):
+    for validate in (*checks, apikey_settings, database_settings, worker_settings):
         try:
             validate(cfg)
         except config_mod.ConfigError as exc:

@@ -509,7 +509,16 @@ _KNOWN = {
     "seed",
 }
 #: Sections validated by the module that owns them (kept raw in Config.extra).
-EXTRA_SECTIONS = {"sms", "dossiers", "security", "reports", "connections", "api_keys", "database"}
+EXTRA_SECTIONS = {
+    "sms",
+    "dossiers",
+    "security",
+    "reports",
+    "connections",
+    "api_keys",
+    "database",
+    "workers",
+}
 
 
 def _check_keys(data: dict[str, Any]) -> None:

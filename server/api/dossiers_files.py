@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from flask import Response, current_app, jsonify, request
 
+from .. import workers_config
 from ..context import ctx
 from ..dossiers import jobs, tables
 from ..dossiers import settings as dsettings
@@ -51,6 +52,8 @@ def launcher(app: Any) -> jobs.Launcher:
             spawn=sio.start_background_task,
             sleep=sio.sleep,
             on_done=done,
+            workdir=context.data_dir / "imports",
+            lease_seconds=workers_config.settings(context.cfg).lease_seconds,
         )
     return found
 
@@ -97,7 +100,8 @@ def start_import():
         scope=_scope(),
         notify=_flag("notify", True),
     )
-    launcher(current_app._get_current_object()).start(job["id"])  # type: ignore[attr-defined]
+    if workers_config.embedded(c.cfg):  # else a `motcua worker` takes the job
+        launcher(current_app._get_current_object()).start(job["id"])  # type: ignore[attr-defined]
     resp = jsonify({"job": jobs.public(job)})
     resp.headers["Location"] = f"/api/v1/dossiers/imports/{job['id']}"
     return resp, 202

@@ -148,7 +148,9 @@ def create(
         "updated_at": iso(now),
     }
     with db.write() as conn:
+        store.drop_finished_uploads(conn)  # the bytes of jobs that ended meanwhile
         store.insert_job(conn, job)
+        store.save_upload(conn, job_id, raw)  # for a worker on another host
     return get(db, job_id) or job
 
 
@@ -181,7 +183,7 @@ def run_here(
     db: Database, cfg: Config, job_id: str, *, progress: Progress | None = None
 ) -> ImportReport:
     """Run a job in this thread (CLI, ``run_import``); its report, or its refusal."""
-    own = Database(db.path, synchronous="NORMAL")
+    own = store.runner_database(db)
     try:
         runner = Runner(own, cfg, job_id, limits=limits(cfg), progress=progress)
         if not runner.claim():
@@ -195,8 +197,12 @@ def run_here(
 
 
 # --- the server's launcher -------------------------------------------------------------
-def worker_command(db_path: Path, job_id: str) -> list[str]:
-    return [sys.executable, "-m", "server.dossiers.import_worker", str(db_path), job_id]
+def worker_command(db: Any, job_id: str, workdir: Path | None) -> list[str]:
+    """The import worker's command line: the SQLite file, or "postgresql" (the child
+    finds the URL where this process did: the config or MOTCUA_DATABASE_URL)."""
+    target = "postgresql" if db.path is None else str(db.path)
+    where = [str(workdir)] if workdir is not None else []
+    return [sys.executable, "-m", "server.dossiers.import_worker", target, job_id, *where]
 
 
 class Launcher:
@@ -211,8 +217,13 @@ class Launcher:
         spawn: Callable[..., Any],
         sleep: Callable[[float], object],
         on_done: Callable[[dict[str, Any]], None] = lambda job: None,
+        workdir: Path | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
+        """``workdir``: where a runner keeps its copy of a file uploaded on another host;
+        ``lease_seconds``: how long a dead runner's job waits before it is taken over."""
         self.db, self.cfg, self.mode = db, cfg, mode
+        self.workdir, self.lease_seconds = workdir, lease_seconds
         self._spawn, self._sleep, self._on_done = spawn, sleep, on_done
         self._slots = threading.BoundedSemaphore(MAX_RUNNING)
 
@@ -246,9 +257,9 @@ class Launcher:
             job = get(self.db, job_id)
             if job is None or job["status"] != "running":
                 return job
-            if job["attempts"] >= MAX_ATTEMPTS and _lease_free(job):
+            if job["attempts"] >= MAX_ATTEMPTS and lease_free(job):
                 break
-            while not _lease_free(job):  # another runner holds it: wait for its end
+            while not lease_free(job):  # another runner holds it: wait for its end
                 self._sleep(min(5.0, max(0.5, (job["lease_until"] or 0) - _time.time())))
                 job = get(self.db, job_id)
                 if job is None or job["status"] != "running":
@@ -262,7 +273,8 @@ class Launcher:
 
     def _run(self, job_id: str) -> None:
         if self.mode == "process":
-            child = subprocess.Popen(worker_command(self.db.path, job_id), stdin=subprocess.PIPE)
+            command = worker_command(self.db, job_id, self.workdir)
+            child = subprocess.Popen(command, stdin=subprocess.PIPE)
             assert child.stdin is not None
             try:
                 child.stdin.write(pickle.dumps(self.cfg()))
@@ -274,7 +286,14 @@ class Launcher:
                 log.error("import %s: worker exited with %s", job_id, code)
                 _release(self.db, job_id)
             return
-        runner = Runner(Database(self.db.path), self.cfg(), job_id, limits=limits(self.cfg()))
+        runner = Runner(
+            store.runner_database(self.db),
+            self.cfg(),
+            job_id,
+            limits=limits(self.cfg()),
+            workdir=self.workdir,
+            lease_seconds=self.lease_seconds,
+        )
         try:
             if runner.claim():
                 runner.run()
@@ -282,6 +301,7 @@ class Launcher:
             log.exception("import %s: runner failed", job_id)
             _release(self.db, job_id)
         finally:
+            runner.drop_copy()
             runner.db.close()
 
     def _give_up(self, job: dict[str, Any]) -> None:
@@ -308,7 +328,7 @@ class Launcher:
             )
 
 
-def _lease_free(job: dict[str, Any]) -> bool:
+def lease_free(job: dict[str, Any]) -> bool:
     return job["lease_owner"] is None or (job["lease_until"] or 0) < _time.time()
 
 

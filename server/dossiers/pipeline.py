@@ -44,6 +44,7 @@ from typing import Any
 
 from server.clock import iso, parse_iso
 from server.config import Config
+from server.datadir import DIR_MODE, write_private
 from server.dossiers import importer, tables
 from server.dossiers.codes import InvalidDossierCode, normalize_code
 from server.dossiers.sheets import Limits
@@ -120,9 +121,16 @@ class Runner:
         limits: Limits,
         sleep: Callable[[float], object] = _time.sleep,
         progress: Callable[[int, int], None] | None = None,
+        workdir: Path | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
+        """``workdir``: where a runner on another host than the upload's keeps its copy
+        of the file (from the database) and its staging file."""
         self.db, self.cfg, self.job_id, self.limits, self.sleep = db, cfg, job_id, limits, sleep
         self.progress = progress
+        self.workdir, self.lease_seconds = workdir, lease_seconds
+        self.file: Path | None = None
+        self.copy: Path | None = None
         self._total = 0
         self.owner = f"{os.getpid()}:{secrets.token_hex(4)}"
         self._renewed = 0.0
@@ -136,7 +144,7 @@ class Runner:
         return job
 
     def _save(self, conn, fields: dict[str, Any]) -> None:
-        until = _time.time() + LEASE_SECONDS
+        until = _time.time() + self.lease_seconds
         if not store.renew(conn, self.job_id, self.owner, until):
             raise LeaseLost(self.job_id)
         fields["updated_at"] = iso(datetime.now().astimezone())
@@ -154,17 +162,57 @@ class Runner:
     def claim(self) -> bool:
         now = _time.time()
         with self.db.write() as conn:
-            return store.claim(conn, self.job_id, self.owner, now, now + LEASE_SECONDS)
+            return store.claim(conn, self.job_id, self.owner, now, now + self.lease_seconds)
+
+    # --- the file on this host ----------------------------------------------------------
+    def _source(self, job: dict[str, Any]) -> Path:
+        """The uploaded file: where the upload was stored, or — on another host (a
+        ``motcua worker``) — a private copy, in ``workdir``, of the bytes the database
+        keeps with the job (written whole, then renamed: never read half-written)."""
+        path = Path(job["path"])
+        if path.exists() or self.workdir is None:
+            return path
+        with self.db.read() as conn:
+            raw = store.upload(conn, self.job_id)
+        if raw is None:
+            return path  # reading it fails as a lost file does
+        self.workdir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        copy = self.workdir / path.name
+        part = copy.with_name(copy.name + ".part")
+        write_private(part, raw)
+        os.replace(part, copy)
+        self.copy = copy
+        return copy
+
+    def drop_copy(self) -> None:
+        """Remove this host's copy of the file (the database keeps the bytes)."""
+        if self.copy is not None:
+            self.copy.unlink(missing_ok=True)
+
+    def _restage(self, job: dict[str, Any], stage_path: Path) -> None:
+        """A runner on another host died mid-apply and its staging file is there: read the
+        file again here (the same rows, numbered the same), keeping the phase and the
+        journal, so applying goes on after the last committed row."""
+        fd = os.open(stage_path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        os.close(fd)
+        conn = store.open_stage(stage_path)
+        try:
+            self._stage(job, conn, phase="applying")
+        finally:
+            conn.close()
 
     # --- the whole job ----------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Run (or resume) the job to its end; returns the job row as it ends."""
         job = self._job()
-        stage_path = Path(job["path"] + ".stage")
+        self.file = self._source(job)
+        stage_path = Path(f"{self.file}.stage")
         try:
             if job["phase"] == "undoing":  # a runner died while undoing a failed job
                 self._fail(job["error"])
                 return self._job()
+            if job["phase"] == "applying" and not stage_path.exists():
+                self._restage(job, stage_path)
             if job["phase"] != "applying":
                 report = self._validate(job, stage_path)
                 job = self._job()
@@ -216,8 +264,8 @@ class Runner:
             import_publish.publish(conn, self.job_id)
 
     # --- 1 and 2: read into the staging file, try every row there ---------------------
-    def _stage(self, job: dict[str, Any], conn) -> importer.ImportReport:
-        path = Path(job["path"])
+    def _stage(self, job: dict[str, Any], conn, *, phase: str = "reading") -> importer.ImportReport:
+        path = self.file or Path(job["path"])
         with tables.open_table(path, self.limits) as table:
             table.require("code", "status")
             report = importer.ImportReport(
@@ -232,7 +280,7 @@ class Runner:
                 if len(batch) >= STAGE_CHUNK:
                     store.stage_rows(conn, batch)
                     batch = []
-                    self._progress({"phase": "reading", "processed": seq})
+                    self._progress({"phase": phase, "processed": seq})
             store.stage_rows(conn, batch)
         report.rows = seq
         return report

@@ -23,10 +23,13 @@ from typing import Any
 
 from server.clock import Clock, iso
 from server.config import Config
+from server.errors import Busy
 from server.notify.config import SmsSettings, sms_settings
 from server.notify.gateways import Gateway, Message, make_gateway
 from server.store import Database
 from server.store import notifications as store
+from server.store.db import DatabaseClosed
+from server.store.dialect import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +149,11 @@ class Worker:
                     next_recovery = time.monotonic() + self.settings.lease_seconds / 2
                 if self.run_once() == 0:
                     self._pause(sleep)
-            except sqlite3.ProgrammingError as exc:
+            except (sqlite3.ProgrammingError, DatabaseClosed) as exc:
                 # "Cannot operate on a closed database": the app shut its database down.
                 log.info("SMS worker %s: database closed (%s)", self.id, exc)
                 break
-            except sqlite3.Error as exc:
+            except (*DATABASE_ERRORS, Busy) as exc:
                 log.warning("SMS worker: database error (%s); retrying shortly", exc)
                 sleep(min(5.0, self.settings.poll_seconds))
         log.info("SMS worker %s stopped", self.id)

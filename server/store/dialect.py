@@ -3,8 +3,11 @@ something differently on PostgreSQL asks here, once, next to its statement."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+import psycopg
 
 
 def is_pg(conn_or_db: Any) -> bool:
@@ -34,3 +37,8 @@ def indexed_by(conn: Any, table: str, index: str) -> str:
     PostgreSQL, which has no such clause (its planner weighs the covering index itself).
     ``table`` may carry its alias: ``"ticket t"``."""
     return table if is_pg(conn) else f"{table} INDEXED BY {index}"
+
+
+#: What a failing statement raises on either engine, for a loop that goes on after a
+#: database error (a background worker's).
+DATABASE_ERRORS = (sqlite3.Error, psycopg.Error)

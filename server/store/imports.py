@@ -27,6 +27,7 @@ from typing import Any
 from sqlite_utils import Database as Utils
 
 from .db import Database
+from .dialect import chunks, is_pg, marks
 
 
 def m0010_import_jobs(db: Utils) -> None:
@@ -61,9 +62,33 @@ def m0010_import_jobs(db: Utils) -> None:
     db.execute("CREATE INDEX import_job_open ON import_job (status) WHERE status = 'running'")
 
 
-MIGRATIONS = [("0010_import_jobs", m0010_import_jobs)]
+def m0014_import_upload(db: Utils) -> None:
+    """An upload's bytes, kept with its job until the job ends: a worker on another host
+    (the scale-out shape, see ``motcua worker``) reads the file from here."""
+    db.execute("CREATE TABLE import_upload (job_id TEXT PRIMARY KEY, data BLOB NOT NULL)")
+
+
+MIGRATIONS = [
+    ("0010_import_jobs", m0010_import_jobs),
+    (
+        "0014_import_upload",
+        m0014_import_upload,
+        "CREATE TABLE import_upload (job_id TEXT PRIMARY KEY, data BYTEA NOT NULL)",
+    ),
+]
 
 _JSON = ("skip", "report", "error")
+
+
+def runner_database(live: Any) -> Any:
+    """A database of ``live``'s engine with connections of its own, for one job's runner:
+    SQLite's commits skip the fsync there (its batches are journaled, see ``Database``);
+    PostgreSQL's is a small pool of its own."""
+    if is_pg(live):
+        from .pg import PgDatabase
+
+        return PgDatabase(live.url, max_size=2)
+    return Database(live.path, synchronous="NORMAL")
 
 
 def _decode(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -179,6 +204,8 @@ _BY_CODE = {
 #: procedures, settings, templates …); bigger ones (tickets, calls, audit) only as schema:
 #: an import never reads them.
 SMALL_TABLE = 20_000
+#: Tables an import never reads, left empty whatever their size (uploads' bytes).
+NOT_COPIED = frozenset({"import_upload"})
 
 
 @contextmanager
@@ -193,8 +220,15 @@ def rolled_back(scratch: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def build_scratch(live: Database, scratch: sqlite3.Connection) -> None:
     """Copy into the staging file what importing its staged rows reads, from one
-    consistent snapshot of the live database (the dossiers of the staged codes only)."""
+    consistent snapshot of the live database (the dossiers of the staged codes only):
+    SQLite's file is attached; PostgreSQL's rows are read and inserted (``_build_scratch_pg``)."""
     scratch.execute("PRAGMA foreign_keys=OFF")
+    if is_pg(live):
+        try:
+            _build_scratch_pg(live, scratch)
+        finally:
+            scratch.execute("PRAGMA foreign_keys=ON")
+        return
     scratch.execute("ATTACH DATABASE ? AS live", (str(live.path.resolve()),))
     try:
         scratch.execute("BEGIN")  # one read snapshot of live for every copy below
@@ -213,7 +247,7 @@ def build_scratch(live: Database, scratch: sqlite3.Connection) -> None:
         )
         scratch.execute("CREATE UNIQUE INDEX temp._codes_code ON _codes (code)")
         for name in tables:
-            if name in _BY_CODE:
+            if name in _BY_CODE or name in NOT_COPIED:
                 continue
             small = scratch.execute(
                 f'SELECT COUNT(*) AS n FROM (SELECT 1 FROM live."{name}" LIMIT {SMALL_TABLE + 1})'
@@ -234,3 +268,112 @@ def build_scratch(live: Database, scratch: sqlite3.Connection) -> None:
     finally:
         scratch.execute("DETACH DATABASE live")
     scratch.execute("PRAGMA foreign_keys=ON")
+
+
+# --- the upload's bytes ----------------------------------------------------------------
+def save_upload(conn: sqlite3.Connection, job_id: str, raw: bytes) -> None:
+    conn.execute("INSERT INTO import_upload (job_id, data) VALUES (?, ?)", (job_id, raw))
+
+
+def upload(conn: sqlite3.Connection, job_id: str) -> bytes | None:
+    row = conn.execute("SELECT data FROM import_upload WHERE job_id = ?", (job_id,)).fetchone()
+    return bytes(row["data"]) if row else None
+
+
+def drop_finished_uploads(conn: sqlite3.Connection) -> None:
+    """Forget the bytes of jobs that ended (done or failed): nobody reads them again."""
+    conn.execute(
+        """DELETE FROM import_upload WHERE job_id IN
+           (SELECT id FROM import_job WHERE status != 'running')"""
+    )
+
+
+# --- the scratch copy from PostgreSQL ---------------------------------------------------
+#: The PostgreSQL form of ``_BY_CODE``: the rows of the staged codes, asked in IN lists.
+_BY_CODE_PG = {
+    "dossier": ("code", "codes"),
+    "dossier_event": ("dossier_id", "ids"),
+    "dossier_ticket": ("code", "codes"),
+    "notification": ("dossier_id", "ids"),
+}
+
+
+def _sqlite_schema(scratch: sqlite3.Connection) -> list[str]:
+    """The live schema in SQLite's form: every migration run on the scratch file (the two
+    engines' schemas are the same, tests/test_pg_schema.py), then emptied of any row a
+    migration seeds, so only the live rows copied below are there.  Its triggers are
+    dropped meanwhile; returns their statements, to create once the rows are in."""
+    from .migrations import all_migrations
+
+    for _name, fn, *_ in all_migrations():
+        fn(Utils(scratch))
+    triggers = [
+        (name, sql)
+        for name, sql in scratch.execute(
+            "SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger'"
+        ).fetchall()
+    ]
+    for name, _sql in triggers:  # the copied rows are the live ones, counts included
+        scratch.execute(f'DROP TRIGGER main."{name}"')
+    for (name,) in scratch.execute(
+        "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall():
+        if name != "import_staged":
+            scratch.execute(f'DELETE FROM main."{name}"')
+    return [sql for _name, sql in triggers]
+
+
+def _copy_rows(scratch: sqlite3.Connection, table: str, rows: list[Any]) -> None:
+    if not rows:
+        return
+    cols = list(rows[0].keys())
+    names = ", ".join(f'"{c}"' for c in cols)
+    scratch.executemany(
+        f'INSERT INTO main."{table}" ({names}) VALUES ({marks(cols)})',
+        [tuple(r[c] for c in cols) for r in rows],
+    )
+
+
+def _build_scratch_pg(live: Any, scratch: sqlite3.Connection) -> None:
+    scratch.execute("BEGIN")
+    try:
+        triggers = _sqlite_schema(scratch)
+        tables = [
+            r[0]
+            for r in scratch.execute(
+                """SELECT name FROM main.sqlite_master WHERE type = 'table'
+                   AND name NOT LIKE 'sqlite_%' AND name != 'import_staged'"""
+            )
+        ]
+        codes = [
+            r[0]
+            for r in scratch.execute(
+                "SELECT DISTINCT code FROM main.import_staged WHERE code IS NOT NULL"
+            )
+        ]
+        with live.read() as pg:  # one snapshot for every copy below
+            for name in tables:
+                if name in _BY_CODE_PG or name in NOT_COPIED:
+                    continue
+                small = pg.execute(
+                    f'SELECT COUNT(*) AS n FROM (SELECT 1 FROM "{name}" LIMIT {SMALL_TABLE + 1}) t'
+                ).fetchone()["n"]
+                if small <= SMALL_TABLE:
+                    _copy_rows(scratch, name, pg.execute(f'SELECT * FROM "{name}"').fetchall())
+            ids: list[int] = []
+            for name, (column, by) in _BY_CODE_PG.items():
+                keys = codes if by == "codes" else ids
+                for part in chunks(keys):
+                    rows = pg.execute(
+                        f'SELECT * FROM "{name}" WHERE {column} IN ({marks(part)})', part
+                    ).fetchall()
+                    _copy_rows(scratch, name, rows)
+                    if name == "dossier":
+                        ids.extend(int(r["id"]) for r in rows)
+        for sql in triggers:
+            scratch.execute(sql)
+        scratch.execute("COMMIT")
+    except BaseException:
+        if scratch.in_transaction:
+            scratch.execute("ROLLBACK")
+        raise
