@@ -155,6 +155,7 @@ def import_dossiers(file, dry_run, policy, department, no_sms, cfg, config_path,
         scope=department.upper() if department else None,
         notify=not no_sms,
         progress=progress,
+        data_dir=data_dir,
     )
     for r in report.rejected:
         _say(f"  line {r.line} ({r.code or 'no code'}): {r.reason}")

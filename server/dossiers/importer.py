@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from server.clock import iso
@@ -135,6 +136,12 @@ def _shown(code: Any) -> str | None:
     return None if code is None else str(code)[:100]
 
 
+def _private_folder() -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="motcua-import-"))  # 0700
+
+
 def run_import(
     db: Database,
     cfg: Config,
@@ -148,16 +155,21 @@ def run_import(
     scope: str | None = None,
     notify: bool = True,
     progress: Progress | None = None,
+    data_dir: Path | None = None,
 ) -> ImportReport:
     """Import one file (CSV or XLSX) now, in this thread, as a job like any other (the
     file is kept in DATA/imports, the job resumable); ``scope`` limits it to one
-    department.  Raises the file's refusal (missing columns, too many rows …)."""
+    department.  Raises the file's refusal (missing columns, too many rows …).
+    ``data_dir``: the data folder (by default the SQLite file's; on PostgreSQL without
+    one, a private temporary folder — the job keeps the file's bytes in the database)."""
     from server.dossiers import jobs
 
+    if data_dir is None:
+        data_dir = db.path.parent if db.path is not None else _private_folder()
     job = jobs.create(
         db,
         cfg,
-        db.path.parent,
+        data_dir,
         name,
         raw,
         actor=actor,
