@@ -25,6 +25,7 @@ SECTIONS = [
     "dossier_lookup",
     "import_freeze",
     "reports_year",
+    "worker_offload",
     "staff_console",
     "soak",
     "fuzz",

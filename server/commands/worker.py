@@ -3,6 +3,8 @@ their own beside `motcua serve` (config `workers.mode: external`; see server/bac
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 from typing import Any
@@ -24,6 +26,8 @@ def register(main: click.Group) -> None:
         from ..background import Background
         from ..config import ConfigError
 
+        with contextlib.suppress(OSError):
+            os.nice(10)  # on a shared host the servers' requests go first
         db = open_database(cfg, data_dir)
         try:
             work = Background(db, cfg, data_dir)

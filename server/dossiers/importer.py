@@ -163,9 +163,10 @@ def run_import(
     ``data_dir``: the data folder (by default the SQLite file's; on PostgreSQL without
     one, a private temporary folder — the job keeps the file's bytes in the database)."""
     from server.dossiers import jobs
+    from server.store.dialect import is_pg
 
     if data_dir is None:
-        data_dir = db.path.parent if db.path is not None else _private_folder()
+        data_dir = _private_folder() if is_pg(db) else db.path.parent
     job = jobs.create(
         db,
         cfg,

@@ -41,6 +41,7 @@ from server.notify.notices import strip_diacritics
 from server.store import Database, import_publish
 from server.store import imports as store
 from server.store.db import DatabaseClosed
+from server.store.dialect import is_pg
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ def run_here(
 def worker_command(db: Any, job_id: str, workdir: Path | None) -> list[str]:
     """The import worker's command line: the SQLite file, or "postgresql" (the child
     finds the URL where this process did: the config or MOTCUA_DATABASE_URL)."""
-    target = "postgresql" if db.path is None else str(db.path)
+    target = "postgresql" if is_pg(db) else str(db.path)
     where = [str(workdir)] if workdir is not None else []
     return [sys.executable, "-m", "server.dossiers.import_worker", target, job_id, *where]
 
