@@ -20,6 +20,7 @@ SECTIONS = [
     "socket_fanout",
     "hammer",
     "crash",
+    "failover",
     "kiosk_print",
     "board_latency",
     "dossier_lookup",

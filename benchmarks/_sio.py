@@ -205,6 +205,8 @@ class Follower:
     connects: int = 0
     resyncs: int = 0
     errors: list[str] = field(default_factory=list)
+    outages: list[float] = field(default_factory=list)  # s from a lost connection to a snapshot
+    lost_at: float | None = None
     _pending: dict[int, int] = field(default_factory=dict)  # seq → prev_seq, after a gap
     _known: int = 0  # the newest seq the last snapshot announced
     _asked_at: float = 0.0
@@ -212,6 +214,9 @@ class Follower:
 
     def on_snapshot(self, snapshot: dict[str, Any]) -> None:
         self.connects += 1
+        if self.lost_at is not None:
+            self.outages.append(time.perf_counter() - self.lost_at)
+            self.lost_at = None
         seq = self._known = int(snapshot["seq"])
         if self.baseline is None:
             self.baseline = self.last_seq = seq
@@ -276,6 +281,8 @@ class Follower:
             if self._proto is not None and self._proto.transport is not None:
                 self._proto.transport.close()
             self._proto = None
+            if not stop.is_set() and self.lost_at is None:
+                self.lost_at = time.perf_counter()
 
 
 class _FollowProtocol(_Protocol):

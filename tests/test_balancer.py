@@ -5,16 +5,12 @@ board connected through it (with the Socket.IO transports the real clients use) 
 every call made through any process in `seq` order, and a staff member's session
 cookie works whichever process answers.
 
-Needs MOTCUA_TEST_DATABASE_URL and MOTCUA_TEST_REDIS_URL (skipped when unset; CI sets
-them and fails when they are unreachable) and Debian's haproxy (`make test` installs it,
-scripts/ensure-haproxy.sh).  It runs once, in the suite's first pass: its servers use a
-PostgreSQL schema of their own whichever engine the pass is on."""
+When it runs: tests/lb_fixtures.py (PostgreSQL, Redis and haproxy)."""
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -25,29 +21,10 @@ import socketio as sio_lib
 
 from benchmarks import _cluster, _server
 from server.protocol import EV_CALL, EV_SNAPSHOT, NS_DISPLAY
-from tests.engines import ON_PG, fresh_schema
+from tests.engines import fresh_schema
+from tests.lb_fixtures import DB, REDIS, needs_cluster
 
-DB = os.environ.get("MOTCUA_TEST_DATABASE_URL")
-REDIS = os.environ.get("MOTCUA_TEST_REDIS_URL")
 PROCESSES = 3
-
-
-def _why_not() -> str | None:
-    if not DB or not REDIS:
-        return "needs MOTCUA_TEST_DATABASE_URL and MOTCUA_TEST_REDIS_URL"
-    if ON_PG:
-        return "ran in the first pass (its servers have a PostgreSQL schema of their own)"
-    if _cluster.haproxy_binary() is None:
-        if os.environ.get("MOTCUA_TEST_REQUIRE_SERVICES"):
-            pytest.fail("haproxy is missing (scripts/ensure-haproxy.sh installs it)")
-        return "haproxy is not installed (scripts/ensure-haproxy.sh)"
-    return None
-
-
-def needs_cluster() -> pytest.MarkDecorator:
-    why = _why_not()
-    return pytest.mark.skipif(why is not None, reason=why or "")
-
 
 pytestmark = needs_cluster()
 
