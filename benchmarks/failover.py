@@ -1,7 +1,7 @@
 """Fail-over (issue 17): a province's shape on loopback — `Plan.servers` `motcua serve`
-processes behind HAProxy (`deploy/haproxy.cfg`, benchmarks/_cluster.py) and one SMS
-worker (`motcua notify-worker`; the servers send none: `sms.worker: false`), on one
-PostgreSQL schema and one Redis channel — under a hall's load through the balancer:
+processes behind HAProxy (`deploy/haproxy.cfg`, benchmarks/_cluster.py) and one
+`motcua worker` (`workers.mode: external`: the servers send no SMS, the worker does),
+on one PostgreSQL schema and one Redis channel — under a hall's load through the balancer:
 kiosks issue, counters call and finish, a department pushes dossiers (one SMS each to
 a sink here that counts deliveries per message), raw boards (`_sio.Follower`:
 reconnect, `resync` from their last seq) and tracking pages follow.
@@ -18,10 +18,8 @@ started again in turn, then the worker).  Then the load stops, everybody catches
   tracking pages: their ticket again; kiosks and counters: their next answer);
 - kiosks retry once on a connection error (or the balancer's 502/503/504): errors left
   after that retry are counted, during the kills and during the rolling restart;
-- no SMS reached the sink twice.
-
-`motcua worker` (background jobs) has not landed yet: the worker killed here is the SMS
-worker, the one slow job that exists as its own process today."""
+- no SMS reached the sink twice, and every SMS queued was sent (the killed worker's
+  claims are taken back after `sms.lease_seconds`)."""
 
 from __future__ import annotations
 
@@ -316,7 +314,7 @@ def _load(plan: Plan, port: int, tokens: dict[str, Any], go: Any, halt: Any, q: 
 
 # --- the worker --------------------------------------------------------------------------
 class Worker:
-    """`motcua notify-worker` on the cluster's config, data folder and database."""
+    """`motcua worker` on the cluster's config, data folder and database."""
 
     def __init__(self, cluster: _cluster.Cluster) -> None:
         self.srv = cluster.first
@@ -326,7 +324,7 @@ class Worker:
     def start(self) -> None:
         log_file = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [self.srv.motcua, "notify-worker", "--config", str(self.srv.config)]
+            [self.srv.motcua, "worker", "--config", str(self.srv.config)]
             + ["--data-dir", str(self.srv.data)],
             stdout=log_file,
             stderr=log_file,
@@ -398,7 +396,7 @@ def _read_db(url: str, out: Outcome) -> None:
 def scenario(plan: Plan, database_url: str, redis_url: str) -> Outcome:
     """Run the timeline once (see the module's docstring); every step is bounded."""
     sink = SmsSink(0.02)
-    sms: dict[str, Any] = {"gateway": "http", "worker": False, "lease_seconds": plan.lease_s}
+    sms: dict[str, Any] = {"gateway": "http", "lease_seconds": plan.lease_s}
     # one department key stands for a province's departments: no hourly cap reached
     sms["limits"] = {"per_sender_hour": 100_000, "per_number_day": 5}
     sms["http"] = {"url": sink.url, "body": {"to": "{phone}", "message": "{text}", "ref": "{id}"}}
@@ -409,7 +407,7 @@ def scenario(plan: Plan, database_url: str, redis_url: str) -> Outcome:
         database_url=database_url,
         redis_url=redis_url,
         counters=plan.counters,
-        extra={"sms": sms},
+        extra={"sms": sms, "workers": {"mode": "external", "poll_seconds": 0.2}},
     )
     worker = Worker(cluster)
     proc: Any = None
@@ -460,7 +458,7 @@ def scenario(plan: Plan, database_url: str, redis_url: str) -> Outcome:
             srv.stop()
             srv.start()
             at(f"rolling restart {i}")
-        worker.kill(signal.SIGINT)  # its Ctrl+C: it stops between two messages
+        worker.kill(signal.SIGTERM)  # it stops between two messages
         worker.start()
         at("rolling restart worker")
         out.other_load = other.note()
@@ -610,7 +608,7 @@ def problems(out: Outcome) -> list[str]:
 def rows(out: Outcome) -> list[Row]:
     f, p = facts(out), out.plan
     size = (
-        f"{p.servers} servers + SMS worker behind HAProxy, PostgreSQL + Redis; {p.kiosks} "
+        f"{p.servers} servers behind HAProxy + motcua worker, PostgreSQL + Redis; {p.kiosks} "
         f"kiosks, {p.counters} counters, {p.boards} boards, {p.trackers} tracking pages"
     )
 

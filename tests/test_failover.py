@@ -1,5 +1,5 @@
 """Fail-over at the suite's size (benchmarks/failover.py, `make bench` runs it full
-size): 3 `motcua serve` behind the shipped HAProxy config + the SMS worker on
+size): 3 `motcua serve` behind the shipped HAProxy config + `motcua worker` on
 PostgreSQL + Redis, 4 kiosks, 4 counters, 5 boards, 10 tracking pages; `kill -9` of a
 server, then of the worker, both restarted, then a rolling restart of each.  No
 acknowledged ticket lost, no duplicate or gap, every board shows every call once in
