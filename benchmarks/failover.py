@@ -4,7 +4,9 @@ processes behind HAProxy (`deploy/haproxy.cfg`, benchmarks/_cluster.py) and one
 on one PostgreSQL schema and one Redis channel — under a hall's load through the balancer:
 kiosks issue, counters call and finish, a department pushes dossiers (one SMS each to
 a sink here that counts deliveries per message), raw boards (`_sio.Follower`:
-reconnect, `resync` from their last seq) and tracking pages follow.
+reconnect, `resync` from their last seq), the pygame board's own network and state code
+(`display.client.BoardClient`, headless: long-polling, then the upgrade, so it needs
+the balancer's stickiness) and tracking pages follow.
 
 The timeline, `Plan.phase_s` apart: `kill -9` of one server process, then of the
 worker; both restarted; then a rolling restart (each server stopped with SIGTERM and
@@ -31,6 +33,7 @@ import logging
 import multiprocessing as mp
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -38,10 +41,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from display.client import BoardClient
+from display.state import BoardState
+
 from . import _cluster, _sio
 from ._load import AsyncConn
 from ._peers import SmsSink
 from ._server import HOST, OtherLoad, boost, sample_dossier
+from .crash import Heard
 from .http_issue import SERVICES
 
 log = logging.getLogger(__name__)
@@ -240,6 +247,7 @@ class Seen:
     sms_queued: int = 0
     expected: list[int] = field(default_factory=list)  # every call's seq, from /calls
     boards: list[tuple[int, list[int], list[float], list[str]]] = field(default_factory=list)
+    real_board_connects: int = 0  # the pygame board's connections (1 + its reconnections)
     pages: list[tuple[int, list[float], int]] = field(default_factory=list)
     settled_s: float = 0.0
 
@@ -271,11 +279,21 @@ def _load(plan: Plan, port: int, tokens: dict[str, Any], go: Any, halt: Any, q: 
         pages = [Page(t) for t in tokens["followed"]]
         watchers = [asyncio.ensure_future(b.keep_up(stop_all)) for b in boards]
         watchers += [asyncio.ensure_future(p.keep_up(port, stop_all)) for p in pages]
+        heard = Heard()
+        real = BoardClient(
+            f"http://{HOST}:{port}", tokens["board"], BoardState(announce_max_age_s=3600.0), heard
+        )
+        real.start()
         deadline = time.monotonic() + 60
-        while any(b.baseline is None for b in boards) or any(not p.events for p in pages):
+        while (
+            any(b.baseline is None for b in boards)
+            or any(not p.events for p in pages)
+            or not real.state.has_baseline
+        ):
             if time.monotonic() > deadline:
                 raise RuntimeError("boards or tracking pages not connected in 60 s")
             await asyncio.sleep(0.05)
+        real_baseline = real.state.last_seq
         q.put(("ready", None))
         await asyncio.get_running_loop().run_in_executor(None, go.wait, 60)
         load = [_kiosk(i, port, tokens["kiosk"], plan, stop_load, out) for i in range(plan.kiosks)]
@@ -292,8 +310,10 @@ def _load(plan: Plan, port: int, tokens: dict[str, Any], go: Any, halt: Any, q: 
         out.expected = await _all_calls(port)
         final = out.expected[-1] if out.expected else 0
         while time.perf_counter() - t0 < plan.settle_s:
-            if all(b.last_seq >= final and b.lost_at is None for b in boards) and all(
-                p.lost_at is None for p in pages
+            if (
+                all(b.last_seq >= final and b.lost_at is None for b in boards)
+                and all(p.lost_at is None for p in pages)
+                and real.state.last_seq >= final
             ):
                 break
             await asyncio.sleep(0.1)
@@ -304,6 +324,10 @@ def _load(plan: Plan, port: int, tokens: dict[str, Any], go: Any, halt: Any, q: 
             (b.baseline or 0, [s for _, s in b.accepted], b.outages, b.errors) for b in boards
         ]
         out.pages = [(p.events, p.outages, p.connects) for p in pages]
+        out.boards.append((real_baseline, [seq for _, seq in heard.calls], [], []))
+        out.real_board_connects = real.connects
+        real.close()
+        heard.close()
         return out
 
     try:
@@ -358,6 +382,17 @@ class Outcome:
     call_seqs: list[int] = field(default_factory=list)
     other_load: str = ""
     server_errors: int = 0
+    warnings: list[str] = field(default_factory=list)  # the servers' and balancer's most said
+
+
+def _warnings(logs: list[str], top: int = 4) -> list[str]:
+    """The most frequent WARNING/ERROR lines of the logs (numbers and ids blanked)."""
+    said: Counter[str] = Counter()
+    for text in logs:
+        for line in text.splitlines():
+            if "WARNING" in line or "ERROR" in line or " is DOWN" in line:
+                said[re.sub(r"\d+", "N", line.split("]", 2)[-1].strip())[:120]] += 1
+    return [f"{n}× {line}" for line, n in said.most_common(top)]
 
 
 def _read_db(url: str, out: Outcome) -> None:
@@ -476,11 +511,9 @@ def scenario(plan: Plan, database_url: str, redis_url: str) -> Outcome:
             time.sleep(0.5)
         out.sms = Counter(sink.received)
         logs = [s.log_path for s in cluster.servers] + [worker.log_path]
-        out.server_errors = sum(
-            p.read_text(encoding="utf-8", errors="replace").count("Traceback")
-            for p in logs
-            if p.exists()
-        )
+        texts = [p.read_text(encoding="utf-8", errors="replace") for p in logs if p.exists()]
+        out.server_errors = sum(t.count("Traceback") for t in texts)
+        out.warnings = _warnings([*texts, cluster.balancer.log_path.read_text(errors="replace")])
         return out
     finally:
         if proc is not None:
@@ -623,7 +656,8 @@ def rows(out: Outcome) -> list[Row]:
             f"{f['boards_wrong']} of {len(out.seen.boards)}",
             "0",
             f"{f['calls']} calls; call seq gaps {f['call_gaps']}; repeats {f['boards_repeated']}; "
-            f"reconnections answered 502/503 (tried again) {f['board_attempts_refused']}"
+            f"reconnections answered 502/503 (tried again) {f['board_attempts_refused']}; "
+            f"the last board is display.client's, connected {out.seen.real_board_connects}×"
             + "".join(f"; {x}" for x in f["boards_said"]),
         ),
     ]
@@ -652,7 +686,8 @@ def rows(out: Outcome) -> list[Row]:
             f"{len(out.events)} steps, {p.phase_s:.0f} s apart",
             "-",
             "; ".join(w for _, w in out.events) + f"; settled in {out.seen.settled_s:.1f} s; "
-            f"{out.other_load}; server tracebacks {out.server_errors}",
+            f"{out.other_load}; server tracebacks {out.server_errors}; logs: "
+            + (" | ".join(out.warnings) or "no warning"),
         ),
     ]
     return result
