@@ -27,7 +27,7 @@ from server import config as config_mod
 from server.dbconfig import open_store
 
 Row = tuple[str, str, str, str]
-QUIET_S = 10.0
+QUIET_S = 30.0
 
 
 class Health:
