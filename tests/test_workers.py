@@ -140,6 +140,17 @@ def test_workers_config_is_validated_naming_the_key(cfg):
             parsed(section)
 
 
+def test_an_idempotent_gateway_must_send_the_id(cfg):
+    from dataclasses import replace
+
+    from server.notify.config import parse_sms
+
+    section = sms_section("http://127.0.0.1:9/send", idempotent=True)
+    section["http"]["body"] = {"to": "{phone}", "message": "{text}"}
+    with pytest.raises(config_mod.ConfigError, match=r"sms.http.idempotent: .* put \{id\}"):
+        parse_sms(replace(cfg, extra={**cfg.extra, "sms": section}))
+
+
 def test_check_config_names_a_bad_workers_key(tmp_path):
     config = write_config(tmp_path / "c.yaml", workers={"mode": "both"})
     out = subprocess.run(
@@ -299,12 +310,13 @@ class HoldingGateway:
         self.server.server_close()
 
 
-def sms_section(url: str) -> dict[str, Any]:
+def sms_section(url: str, idempotent: bool = False) -> dict[str, Any]:
+    body = {"to": "{phone}", "message": "{text}", "ref": "{id}"}
     return {
         "gateway": "http",
         "lease_seconds": 2,
         "poll_seconds": 0.1,
-        "http": {"url": url, "body": {"to": "{phone}", "message": "{text}", "ref": "{id}"}},
+        "http": {"url": url, "body": body, "idempotent": idempotent},
     }
 
 
@@ -333,12 +345,18 @@ def statuses(db) -> dict[str, str]:
         return {r["event_key"]: r["status"] for r in rows}
 
 
+@pytest.mark.parametrize("idempotent", [False, True], ids=["plain", "idempotent"])
 def test_a_worker_killed_mid_batch_sends_no_sms_twice_and_the_next_sends_the_rest(
-    cfg, clock, tmp_path, workers
+    cfg, clock, tmp_path, workers, idempotent
 ):
+    """Plain provider: the message with the gateway when its worker died is never sent
+    again (it may have left): it ends failed, every other one is sent once.  A provider
+    that drops a duplicate {id} (`sms.http.idempotent`): it is sent again under the same
+    id, and the provider keeps one."""
     gateway = HoldingGateway(hold_at=4)
     try:
-        config = write_config(tmp_path / "worker.yaml", sms=sms_section(gateway.url))
+        section = sms_section(gateway.url, idempotent)
+        config = write_config(tmp_path / "worker.yaml", sms=section)
         app = create_app(config_mod.load(config), tmp_path / "data", clock=clock, testing=True)
         ctx = app.extensions["motcua"]
         try:
@@ -363,14 +381,22 @@ def test_a_worker_killed_mid_batch_sends_no_sms_twice_and_the_next_sends_the_res
                 every=0.1,
             )
             interrupted = [k for k, v in before.items() if v == "sending"]
-            assert [k for k, v in after.items() if v != "sent"] == interrupted
             with ctx.db.read() as conn:
                 row = conn.execute(
                     "SELECT error FROM notification WHERE event_key = ?", interrupted
                 ).fetchone()
-            assert row["error"] == INTERRUPTED  # outcome unknown: never resent by itself
-            # Every message reached the gateway, none twice.
-            assert sorted(gateway.refs) == sorted(after), gateway.refs
+            if idempotent:
+                assert set(after.values()) == {"sent"} and row["error"] is None
+                assert gateway.refs.count(interrupted[0]) == 2  # sent again, same id
+                # the provider got it twice under one id and keeps one: each SMS once
+                again = sorted(gateway.refs)
+                again.remove(interrupted[0])
+                assert again == sorted(after), gateway.refs
+            else:
+                assert [k for k, v in after.items() if v != "sent"] == interrupted
+                assert row["error"] == INTERRUPTED  # outcome unknown: never resent by itself
+                # Every message reached the gateway, none twice.
+                assert sorted(gateway.refs) == sorted(after), gateway.refs
         finally:
             ctx.db.close()
     finally:

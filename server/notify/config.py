@@ -25,6 +25,9 @@
                              # text is sent as it is; GET puts the values in the url
         timeout: 10
         ascii_only: true     # overrides sms.ascii_only for this gateway
+        idempotent: false    # true: the provider drops a message whose {id} it already took,
+                             # so one interrupted while being sent is sent again (same id)
+                             # instead of ending failed; needs {id} in url, headers or body
 
 Placeholders in url, headers and body: {phone}, {text}, {id} (the outbox row's event key,
 stable across retries so a gateway can drop a duplicate) and {kind}.
@@ -60,7 +63,7 @@ _KNOWN = {
 _LIMITS_KNOWN = {"per_sender_hour", "per_number_day"}
 _FREE_TEXT_KNOWN = {"max_length", "links", "allowed_hosts"}
 _HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_HTTP_KNOWN = {"url", "method", "headers", "body", "timeout", "ascii_only"}
+_HTTP_KNOWN = {"url", "method", "headers", "body", "timeout", "ascii_only", "idempotent"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class HttpSettings:
     body: Any = None
     timeout: float = 10.0
     ascii_only: bool = True
+    #: The provider drops a second message with the same {id}: see ``notify.worker``.
+    idempotent: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,12 @@ def _http(raw: Any, ascii_default: bool) -> HttpSettings:
     blob = f"{url} {body}"
     if "{phone}" not in blob or "{text}" not in blob:
         raise ConfigError("sms.http: url or body must use both {phone} and {text}")
+    idempotent = _flag(raw, "idempotent", "sms.http", False)
+    if idempotent and "{id}" not in f"{blob} {headers}":
+        raise ConfigError(
+            "sms.http.idempotent: the provider can only drop a duplicate it can recognise: "
+            "put {id} in sms.http.url, headers or body"
+        )
     return HttpSettings(
         url=url,
         method=method,
@@ -182,6 +193,7 @@ def _http(raw: Any, ascii_default: bool) -> HttpSettings:
         body=body,
         timeout=float(_number(raw, "timeout", "sms.http", 10, 0.1, 120)),
         ascii_only=_flag(raw, "ascii_only", "sms.http", ascii_default),
+        idempotent=idempotent,
     )
 
 

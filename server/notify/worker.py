@@ -34,6 +34,7 @@ from server.store.dialect import DATABASE_ERRORS
 log = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted while sending; not resent automatically to avoid a duplicate SMS"
+RESENT = "interrupted while sending; sent again with the same id (sms.http.idempotent)"
 
 
 class Worker:
@@ -62,12 +63,20 @@ class Worker:
     # --- one pass -----------------------------------------------------------------------
     def recover(self) -> tuple[int, int]:
         """Undo what a stopped worker left behind (older than the lease): claimed rows go
-        back to the queue, rows handed to the gateway become failed (outcome unknown)."""
+        back to the queue, rows handed to the gateway become failed (outcome unknown) —
+        or, with ``sms.http.idempotent``, go back to the queue too, to be sent again
+        under the same ``{id}`` the provider drops a duplicate of."""
         now = self.clock.now()
         cutoff = iso(now - timedelta(seconds=self.settings.lease_seconds))
+        http = self.settings.http
+        resend = self.gateway.name == "http" and http is not None and http.idempotent
         with self.db.write() as conn:
             released = store.release_stale_claims(conn, cutoff, iso(now))
-            failed = store.fail_interrupted(conn, cutoff, INTERRUPTED, iso(now))
+            if resend:  # the provider drops what it already took under the same id
+                failed = 0
+                released += store.resend_interrupted(conn, cutoff, RESENT, iso(now))
+            else:
+                failed = store.fail_interrupted(conn, cutoff, INTERRUPTED, iso(now))
         if released or failed:
             log.warning("outbox recovery: %d requeued, %d marked failed", released, failed)
         return released, failed

@@ -104,6 +104,18 @@ def fail_interrupted(conn: sqlite3.Connection, older_than: str, error: str, now:
     return cur.rowcount
 
 
+def resend_interrupted(conn: sqlite3.Connection, older_than: str, error: str, now: str) -> int:
+    """Handed to the gateway by a worker that stopped before hearing back, for a provider
+    that drops a duplicate of the same event key: queued again, to be sent with that key."""
+    cur = conn.execute(
+        """UPDATE notification SET status = 'queued', error = ?, next_attempt_at = ?,
+                  updated_at = ?, claimed_by = NULL, claimed_at = NULL
+           WHERE status = 'sending' AND updated_at < ?""",
+        (error, now, now, older_than),
+    )
+    return cur.rowcount
+
+
 def requeue(conn: sqlite3.Connection, notification_id: int, now: str) -> bool:
     cur = conn.execute(
         """UPDATE notification SET status = 'queued', next_attempt_at = ?, updated_at = ?,
