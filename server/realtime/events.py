@@ -141,6 +141,7 @@ class Realtime:
                 views = {n: hall.one_counter(conn, n) for n in {r["counter"] for r in rows}}
                 queue = self.queue_summary(conn) if rows else None
             for row in rows:
+                self.mark.keep()  # several processes: still ours, or stop (see sequencer)
                 payload = hall.call_payload(row, names, self.ctx.announcer)
                 shown = {**payload, "counter_view": views[row["counter"]], "queue": queue}
                 self._fan_out(EV_CALL, {**shown, "prev_seq": prev_all}, NS_DISPLAY, ALL_ZONES)
