@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from . import apikey_limit, datadir
+from . import apikey_limit, datadir, remote_config
 from . import config as config_mod
 from .clock import Clock
 from .config import Config
@@ -98,6 +98,10 @@ def create_app(
         "lookup": (30, 60),
         "rating": (20, 60),
     }
+    remote = remote_config.settings(cfg)  # config remote: codes per phone, per address
+    windows["remote_phone"] = (remote.otp_per_phone, remote.otp_window_s)
+    windows["remote_address"] = (remote.otp_per_address, remote.otp_window_s)
+    windows["remote_verify"] = (30, 600)
     key_limit = apikey_limit.settings(cfg)  # config api_keys: requests per department key
     if not key_limit.off:
         windows["apikey"] = (key_limit.requests, key_limit.per_s)

@@ -518,6 +518,7 @@ EXTRA_SECTIONS = {
     "api_keys",
     "database",
     "workers",
+    "remote",
 }
 
 

@@ -90,6 +90,7 @@ def counter_queue(db: Database, cfg: Config, number: int, now: datetime) -> dict
             "waited_min": _minutes(t["queued_at"], now),
             "transferred_from": t["transferred_from"],
             "for_this_counter": t["target_counter"] == number,
+            "remote_pending": bool(t.get("pending_checkin")),
         }
         for t in rows[:WAITING_LIST_LIMIT]
     ]

@@ -12,7 +12,7 @@ from typing import Any
 from . import estimates, hours
 from .clock import business_day, iso
 from .config import Config
-from .protocol import AT_COUNTER, FINAL, CallState, TicketStatus
+from .protocol import AT_COUNTER, FINAL, CallState, Channel, TicketStatus
 from .store import Database, catalog
 from .store import tickets as store
 
@@ -105,6 +105,8 @@ def public_ticket(
         "counter_name": None,
         "people_ahead": None,
         "estimated_wait_min": None,
+        "remote": t["channel"] == Channel.REMOTE,
+        "checked_in": not t.get("pending_checkin"),
     }
     if t["status"] == TicketStatus.WAITING and t["day"] == business_day(now, cfg.tz).isoformat():
         out.update(estimates.for_ticket(conn, cfg, t, now, svc or None))

@@ -19,12 +19,14 @@ class TicketStatus(StrEnum):
     DONE = "done"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    LAPSED = "lapsed"
+    """A remote ticket passed over `remote.grace_calls` times before its holder checked in."""
 
 
 #: States in which a ticket occupies a counter.
 AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
 #: States from which nothing moves any more.
-FINAL = (TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.CANCELLED)
+FINAL = (TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.CANCELLED, TicketStatus.LAPSED)
 
 
 class CallState(StrEnum):
@@ -69,6 +71,11 @@ class TicketAction(StrEnum):
     NO_SHOW = "no_show"
     TRANSFER = "transfer"
     CANCEL = "cancel"
+    CHECK_IN = "check_in"
+    """A remote ticket's holder arrived (kiosk or counter): it may be called now."""
+    PASS = "pass"
+    """A call went to someone after a remote ticket not checked in (detail: passes)."""
+    LAPSE = "lapse"
 
 
 class CounterState(StrEnum):
@@ -112,6 +119,8 @@ class Channel(StrEnum):
     KIOSK = "kiosk"
     STAFF = "staff"
     WEB = "web"
+    REMOTE = "remote"
+    """Taken from a phone (/lay-so) or a portal; called only after check-in."""
 
 
 # --- Socket.IO namespaces -------------------------------------------------------------

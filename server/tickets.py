@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import estimates, hours, kiosk_limit
+from . import estimates, hours, kiosk_limit, remote_queue
 from .clock import business_day, iso
 from .config import Config
 from .counters import counter_or_404
@@ -30,6 +30,7 @@ class CallResult:
     ticket: dict[str, Any]
     call: dict[str, Any]
     finished: dict[str, Any] | None = None  # the ticket closed automatically by "call next"
+    lapsed: tuple[dict[str, Any], ...] = ()  # remote tickets this call passed over for good
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,10 @@ def _issue(
     device_id: int | None,
     phone: str | None,
     now: datetime,
+    pending_checkin: bool = False,
 ) -> Issued:
+    """Number and insert a ticket (inside the caller's write transaction); a remote one
+    (`pending_checkin`) waits in the queue from now but is called only after check-in."""
     at = iso(now)
     day = business_day(now, cfg.tz).isoformat()
     since = estimates.window_start(cfg, now)
@@ -191,6 +195,7 @@ def _issue(
         "token": secrets.token_urlsafe(16),
         "phone": phone,
         "issued_at": at,
+        "pending_checkin": int(pending_checkin),
     }
     t["id"] = store.insert_ticket(conn, t)
     store.add_event(conn, t["id"], str(TicketAction.ISSUE), None, str(S.WAITING), at, channel, None)
@@ -249,7 +254,8 @@ def call_next(
 
     Priority tickets first, unless the counter has already taken `priority_cap` of them
     in a row while normal tickets waited; then the counter's service preference; then
-    queue time."""
+    queue time.  Remote tickets not checked in are never called: the call passes them
+    over (`remote_queue.pass_over`), and they lapse after `remote.grace_calls` passes."""
     at = iso(now)
     day = business_day(now, cfg.tz).isoformat()
     with db.write() as conn:
@@ -260,6 +266,8 @@ def call_next(
         prio = store.first_waiting(conn, day, services, counter_number, priority=True)
         normal = store.first_waiting(conn, day, services, counter_number, priority=False)
         streak = counter["priority_streak"]
+        # the normal tickets' turn: where a remote ticket not checked in is passed over
+        normal_turn = prio is None or streak >= cfg.priority_cap
         if prio and (streak < cfg.priority_cap or normal is None):
             chosen, streak = prio, (streak + 1 if normal else 0)
         elif normal:
@@ -267,6 +275,18 @@ def call_next(
         else:
             return None  # the auto-finish above still commits
         catalog.set_priority_streak(conn, counter_number, streak)
+        lapsed: list[dict[str, Any]] = []
+        if normal_turn:
+            lapsed = remote_queue.pass_over(
+                conn,
+                cfg,
+                day=day,
+                services=services,
+                counter=counter_number,
+                before=normal,
+                now=now,
+                actor=actor,
+            )
         t = _move(
             conn,
             chosen,
@@ -280,7 +300,8 @@ def call_next(
             staff=actor,
             recall_count=0,
         )
-        return CallResult(t, _make_call(conn, t, counter, at, recall=False), finished)
+        call = _make_call(conn, t, counter, at, recall=False)
+        return CallResult(t, call, finished, tuple(lapsed))
 
 
 def recall(
@@ -337,6 +358,11 @@ def call_label(
         t = found[0]
         if t["status"] != S.WAITING:
             raise _refuse(t, "gọi")
+        if t["pending_checkin"]:
+            raise Conflict(
+                f"Số {t['label']} lấy trực tuyến, công dân chưa xác nhận đã đến (check-in).",
+                code="not_checked_in",
+            )
         if t["target_counter"] is not None and t["target_counter"] != counter_number:
             # transferred to one counter: "call next" elsewhere skips it, so must this
             raise Conflict(

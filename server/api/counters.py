@@ -33,6 +33,8 @@ def _called(result: CallResult):
     if result.finished:
         rt.publish_ticket(result.finished)
         rt.ticket_finished(result.finished)
+    for lapsed in result.lapsed:  # remote tickets passed over for good: their pages say so
+        rt.publish_ticket(lapsed)
     with c.db.connection() as conn:
         names = hall.service_names(conn)
     return jsonify(

@@ -93,6 +93,7 @@ EXTRA_SCHEMAS["CounterQueue"] = {
                     "waited_min": _INT,
                     "transferred_from": {"type": ["string", "null"]},
                     "for_this_counter": {"type": "boolean"},
+                    "remote_pending": {"type": "boolean"},
                 },
             },
         },

@@ -1,6 +1,6 @@
 """Dossier commands: departments' API keys, file import/export, the SMS sender.
 
-    motcua apikey add STP --name "Sở Tư pháp" [--scopes dossiers:read,dossiers:write]
+    motcua apikey add STP --name "Sở Tư pháp" [--scopes dossiers:read,dossiers:write,remote]
         [--agency 000.00.06.H56 …]
     motcua import-dossiers ho-so.csv [--dry-run] [--policy all-or-nothing|skip-bad]
     motcua export-dossiers --format xlsx --output ho-so.xlsx
@@ -55,7 +55,7 @@ def apikey() -> None:
     "--scopes",
     default="dossiers:read,dossiers:write",
     show_default=True,
-    help="Comma-separated: dossiers:read, dossiers:write.",
+    help="Comma-separated: dossiers:read, dossiers:write, remote (take numbers for citizens).",
 )
 @click.option("--name", default=None, help="The department's name (creates or renames it).")
 @click.option("--note", default=None, help="What the key is for (shown in `apikey list`).")

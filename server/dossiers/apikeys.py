@@ -27,6 +27,9 @@ from server.store import dossiers as dossier_store
 READ = "dossiers:read"
 WRITE = "dossiers:write"
 SCOPES = (READ, WRITE)
+#: Taking numbers for citizens (a portal, a messaging mini-app): given only when asked for.
+REMOTE = "remote"
+ALL_SCOPES = (*SCOPES, REMOTE)
 KIND = APIKEY
 #: A department's agency codes (a province's sở has a handful; a bound on the input).
 MAX_AGENCIES = 50
@@ -36,10 +39,10 @@ def parse_scopes(raw: str | Iterable[str] | None) -> tuple[str, ...]:
     if raw is None:
         return SCOPES
     items = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw)
-    bad = [s for s in items if s not in SCOPES]
+    bad = [s for s in items if s not in ALL_SCOPES]
     if bad or not items:
         raise BadRequest(
-            f"Phạm vi không hợp lệ: {', '.join(bad) or '(trống)'} (dùng {', '.join(SCOPES)}).",
+            f"Phạm vi không hợp lệ: {', '.join(bad) or '(trống)'} (dùng {', '.join(ALL_SCOPES)}).",
             code="bad_scope",
         )
     return tuple(sorted(set(items)))

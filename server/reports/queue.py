@@ -48,7 +48,7 @@ class _Group:
         self.issued += n
         if status == "done":
             self.served += n
-        elif status == "no_show":
+        elif status in ("no_show", "lapsed"):  # lapsed: a remote ticket not here when called
             self.no_show += n
         elif status == "cancelled":
             self.cancelled += n

@@ -107,7 +107,7 @@ def waiting_for_counter(
     cases = " ".join(f"WHEN ? THEN {i}" for i in range(len(services)))
     rows = conn.execute(
         f"""SELECT id, label, service, queue_service, priority, queued_at, issued_at,
-                   transferred_from, target_counter
+                   transferred_from, target_counter, pending_checkin
             FROM ticket
             WHERE day = ? AND status = 'waiting' AND queue_service IN ({marks})
               AND (target_counter IS NULL OR target_counter = ?)

@@ -27,6 +27,7 @@ TICKET_COLUMNS = (
     "token",
     "phone",
     "issued_at",
+    "pending_checkin",
 )
 
 
@@ -228,7 +229,7 @@ def first_waiting(
     row = conn.execute(
         f"""SELECT * FROM ticket
             WHERE day = ? AND status = 'waiting' AND queue_service IN ({marks}) AND {cond}
-              AND (target_counter IS NULL OR target_counter = ?)
+              AND (target_counter IS NULL OR target_counter = ?) AND pending_checkin = 0
             ORDER BY {_order_by_preference(services)}, queued_at, id
             LIMIT 1""",
         [day, *services, counter, *services],

@@ -7,14 +7,20 @@ rate limit with the JSON status endpoint, so tokens cannot be guessed by the tho
 
 from __future__ import annotations
 
+import io
 import re
 
+import qrcode
+import qrcode.image.svg
 from flask import Blueprint, render_template, request
+from markupsafe import Markup
 
 from .. import hall
 from ..clock import business_day
 from ..context import ctx
 from ..i18n import LANGS, bundle
+from ..protocol import Channel, TicketStatus
+from ..public_url import public_base
 from ..store import tickets as store
 
 bp = Blueprint("track", __name__)
@@ -24,6 +30,16 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 def _texts() -> dict[str, dict[str, str]]:
     return {lang: bundle("track.", lang) for lang in LANGS}
+
+
+def _qr_svg(url: str) -> Markup:
+    """The ticket's QR as inline SVG (no script, no external asset): a number taken from
+    home is checked in by showing it to the kiosk's scanner."""
+    img = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    out = io.BytesIO()
+    img.save(out)
+    svg = out.getvalue().decode()
+    return Markup(svg[svg.index("<svg") :])
 
 
 def _lang() -> str:
@@ -52,7 +68,7 @@ def track(token: str):
     if wait:
         resp = _no_ticket_page(lang, texts, "track.title", "track.rate_limited")
         return resp, 429, {"Retry-After": str(int(wait) + 1)}
-    ticket = None
+    ticket = t = None
     if _TOKEN.match(token):
         with c.db.read() as conn:
             t = store.ticket_by_token(conn, token)
@@ -68,6 +84,15 @@ def track(token: str):
         "texts": texts,
         "lang": lang,
     }
+    qr = None
+    if t is not None and t["channel"] == Channel.REMOTE and t["status"] == TicketStatus.WAITING:
+        qr = _qr_svg(f"{public_base(c.cfg.public_url, request.host_url)}/t/{token}")
     return render_template(
-        "track.html", center=c.cfg.center_name, lang=lang, data=data, ticket=ticket, texts=texts
+        "track.html",
+        center=c.cfg.center_name,
+        lang=lang,
+        data=data,
+        ticket=ticket,
+        texts=texts,
+        qr=qr,
     )

@@ -78,6 +78,7 @@
     $("priority-name").textContent = tr("priority_button");
     $("priority-hint").textContent = tr("priority_hint");
     $("priority-cancel").textContent = tr("back");
+    $("scan-hint").textContent = tr("scan_hint");
     $("priority-back").textContent = tr("back");
     $("priority-title").textContent = tr("priority_title");
     $("c-your").textContent = tr("your_number");
@@ -240,6 +241,47 @@
       toast(tr("error_generic"));
     }
     renderTiles();
+  }
+
+  // --- check-in of a number taken from home ------------------------------------------------
+  // A USB QR scanner types what it reads as keys, then Enter: the ticket's tracking URL
+  // (from the phone) or the CCCD chip card's `id|old id|name|…`.  Keys more than a
+  // second apart start a new scan.
+  const scan = { text: "", at: 0 };
+  document.addEventListener("keydown", (e) => {
+    const now = Date.now();
+    if (now - scan.at > 1000) scan.text = "";
+    scan.at = now;
+    if (e.key === "Enter") {
+      const text = scan.text;
+      scan.text = "";
+      if (text.length >= 8) {
+        e.preventDefault();
+        checkIn(text);
+      }
+    } else if (e.key.length === 1 && scan.text.length < 1000) {
+      scan.text += e.key;
+    }
+  });
+
+  async function checkIn(text) {
+    if (state.busy || state.revoked) return;
+    state.busy = true;
+    let res;
+    try {
+      res = await M.api("POST", "/kiosk/check-in", { scan: text, lang: state.lang });
+    } finally {
+      state.busy = false;
+    }
+    if (res.ok && res.data.tickets.length) {
+      showConfirm(res.data.tickets[0]);
+      const more = res.data.tickets.slice(1).map((t) => t.label);
+      if (more.length) toast(tr("checked_in_more", { labels: more.join(", ") }));
+      return;
+    }
+    if (res.status === 401 || res.status === 403) showRevoked();
+    else if (res.status === 0) toast(tr("error_offline"));
+    else toast((res.error && res.error.message) || tr("error_generic"));
   }
 
   async function refreshServices() {

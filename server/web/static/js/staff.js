@@ -102,9 +102,21 @@
       if (w.priority_name) tags.push(M.el("span", { class: "tag prio", text: w.priority_name }));
       if (w.for_this_counter) tags.push(M.el("span", { class: "tag", text: tr("for_this_counter") }));
       else if (w.transferred_from) tags.push(M.el("span", { class: "tag", text: tr("transferred_from", { service: serviceName[w.transferred_from] || w.transferred_from }) }));
-      const call = M.el("button", { type: "button", class: "small", text: tr("call_this"), title: tr("action.call") + " " + w.label });
-      call.addEventListener("click", () => act("call_label", { label: w.label }));
-      call.disabled = busy || !view || view.state !== "open";
+      let call;
+      if (w.remote_pending) {
+        // taken from home and not here yet: "call next" passes it over until check-in
+        tags.push(M.el("span", { class: "tag", text: tr("remote_pending") }));
+        call = M.el("button", { type: "button", class: "small check-in", text: tr("check_in"), title: tr("check_in") + " " + w.label });
+        call.addEventListener("click", async () => {
+          const r = await M.api("POST", `/tickets/${w.id}/check-in`);
+          $("msg").textContent = r.ok ? tr("checked_in", { label: w.label }) : ((r.data && r.data.error && r.data.error.message) || "");
+          loadQueue();
+        });
+      } else {
+        call = M.el("button", { type: "button", class: "small", text: tr("call_this"), title: tr("action.call") + " " + w.label });
+        call.addEventListener("click", () => act("call_label", { label: w.label }));
+        call.disabled = busy || !view || view.state !== "open";
+      }
       return M.el("tr", { class: w.priority !== "normal" ? "prio" : "" },
         M.el("td", { class: "lbl", text: w.label }),
         M.el("td", { class: "svc" }, w.service_name, ...tags),

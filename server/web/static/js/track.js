@@ -56,6 +56,8 @@
       main = tr("no_show");
     } else if (t.status === "cancelled") {
       main = tr("cancelled");
+    } else if (t.status === "lapsed") {
+      main = tr("lapsed");
     }
     $("status").dataset.status = status;
     $("status-main").textContent = main;
@@ -63,6 +65,12 @@
     $("status-sub").hidden = !sub;
     $("hint").hidden = !(status === "waiting" || status === "called");
     $("hint").textContent = tr("watch_board");
+    // a number taken from home: check in on arrival; it may be given back while it waits
+    const remote = t.remote && status === "waiting";
+    $("remote").hidden = !remote;
+    $("remote-note").textContent = t.checked_in ? tr("checked_in") : tr("check_in_needed");
+    $("cancel").textContent = tr("cancel");
+    if ($("qr")) $("qr").hidden = !!t.checked_in;
     $("live").textContent = state.up ? tr("live") : tr("reconnecting");
     $("live").dataset.up = state.up ? "1" : "0";
     if (t.status === "called" && vibratedFor !== t.called_at) {
@@ -83,6 +91,13 @@
     state.lang = state.lang === "vi" ? "en" : "vi";
     try { window.localStorage.setItem("motcua.lang", state.lang); } catch (e) { /* private mode */ }
     render();
+  });
+
+  $("cancel").addEventListener("click", async () => {
+    if (!window.confirm(tr("cancel_confirm", { label: state.ticket.label }))) return;
+    const res = await M.api("POST", `/remote/tickets/${data.token}/cancel`);
+    if (res.ok) update(res.data.ticket);
+    else $("remote-note").textContent = (res.error && res.error.message) || "";
   });
 
   const sock = M.socket("/track");
