@@ -40,6 +40,8 @@ ACTION_NAMES = {
     "token_revoked": "Thu hồi mã truy cập",
     "counter_services": "Đổi lĩnh vực của quầy",
     "service_closed": "Ngừng nhận số lĩnh vực",
+    "remote_closed": "Ngừng nhận số trực tuyến của lĩnh vực hôm nay",
+    "remote_reopened": "Mở lại nhận số trực tuyến của lĩnh vực",
     "service_reopened": "Mở lại lĩnh vực",
     "service_created": "Thêm lĩnh vực",
     "service_updated": "Sửa lĩnh vực",

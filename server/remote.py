@@ -25,7 +25,8 @@ from .notify import remote as sms
 from .notify.policy import number_key
 from .protocol import Channel, TicketAction, TicketStatus
 from .remote_config import settings
-from .store import Database
+from .store import Database, catalog
+from .store import accounts as audit_store
 from .store import remote as store
 from .store import tickets as tickets_store
 from .tickets import Issued, _issue, _move, _service_code
@@ -191,6 +192,8 @@ def take(
     day = business_day(now, cfg.tz).isoformat()
     key = number_key(phone)
     with db.write() as conn:
+        if code in store.closed(conn, day):
+            raise Conflict(_err("closed_today"), code="remote_closed")
         mine = store.taken(conn, day, key, cccd_hash)
         if len(mine) >= s.per_person_day:
             raise Conflict(
@@ -227,6 +230,10 @@ def take(
                 "source": source,
                 "created_at": iso(now),
             },
+        )
+        # taken with few enough people ahead: told at once that the turn is near
+        remote_queue.near_turn(
+            conn, cfg, day=day, services=[issued.ticket["queue_service"]], now=now
         )
         return issued
 
@@ -304,3 +311,96 @@ def check_in_cccd(
         if not found:
             raise NotFound(_err("none_for_cccd"), code="no_remote_ticket")
         return [remote_queue.check_in(conn, t, iso(now), actor) for t in found]
+
+
+# --- the supervisor -----------------------------------------------------------------------
+def set_closed(
+    db: Database, cfg: Config, service: Any, closed: bool, actor: str, now: datetime
+) -> None:
+    """Close (or reopen) remote issuing of a service for today; kiosks go on issuing."""
+    code = _service_code(service)
+    day = business_day(now, cfg.tz).isoformat()
+    with db.write() as conn:
+        if catalog.service(conn, code) is None:
+            raise NotFound(f"Không có lĩnh vực '{code}'.", code="unknown_service")
+        if closed:
+            store.close(conn, code, day, actor, iso(now))
+        else:
+            store.reopen(conn, code, day)
+        audit_store.add_audit(
+            conn,
+            iso(now),
+            actor,
+            "remote_closed" if closed else "remote_reopened",
+            code,
+            None,
+            None,
+        )
+
+
+def summary(db: Database, cfg: Config, now: datetime) -> dict[str, Any]:
+    """Today's remote tickets per service (taken, checked in, lapsed …) and the lapse
+    rate: lapsed among those whose fate is known (called, lapsed)."""
+    day = business_day(now, cfg.tz).isoformat()
+    with db.read() as conn:
+        rows = store.day_counts(conn, day)
+        closed = store.closed(conn, day)
+        near = store.near_sent(conn, day)
+        services = catalog.services(conn, active_only=True)
+    out = []
+    for s in services:
+        mine = [r for r in rows if r[0] == s["code"]]
+        n = {
+            k: 0 for k in ("taken", "not_checked_in", "checked_in", "lapsed", "cancelled", "called")
+        }
+        for _, status, pending, count in mine:
+            n["taken"] += count
+            if status == TicketStatus.WAITING:
+                n["not_checked_in" if pending else "checked_in"] += count
+            elif status == TicketStatus.LAPSED:
+                n["lapsed"] += count
+            elif status == TicketStatus.CANCELLED:
+                n["cancelled"] += count
+            else:
+                n["called"] += count
+        decided = n["lapsed"] + n["called"]
+        out.append(
+            {
+                "code": s["code"],
+                "name_vi": s["name_vi"],
+                **n,
+                "lapse_rate": round(n["lapsed"] / decided, 4) if decided else None,
+                "remote_open": s["code"] not in closed,
+            }
+        )
+    return {"day": day, "services": out, "near_sms": near}
+
+
+def channel_report(db: Database, first: str, last: str) -> list[dict[str, Any]]:
+    """Tickets and waits by channel (kiosk, staff, remote) over the days `first`..`last`,
+    with the remote lapse rate (lapsed among tickets whose holder was called or lapsed)."""
+    with db.read() as conn:
+        rows = store.channel_counts(conn, first, last)
+    out = []
+    for channel in sorted({r["channel"] for r in rows}):
+        mine = [r for r in rows if r["channel"] == channel]
+        by = {r["status"]: r["n"] for r in mine}
+        called = sum(r["called"] for r in mine)
+        wait = sum(r["wait_min"] or 0.0 for r in mine)
+        lapsed = by.get(TicketStatus.LAPSED, 0)
+        reached = lapsed + called
+        out.append(
+            {
+                "channel": channel,
+                "tickets": sum(by.values()),
+                "served": by.get(TicketStatus.DONE, 0),
+                "no_show": by.get(TicketStatus.NO_SHOW, 0),
+                "cancelled": by.get(TicketStatus.CANCELLED, 0),
+                "lapsed": lapsed,
+                "wait_mean_min": round(wait / called, 1) if called else None,
+                "lapse_rate": round(lapsed / reached, 4)
+                if reached and channel == Channel.REMOTE
+                else None,
+            }
+        )
+    return out

@@ -14,6 +14,8 @@ checked in may be passed over before it lapses.
       otp_window_s: 900
       proof_ttl_s: 1800      # a confirmed phone may take numbers this long
       cccd_key: ""           # the CCCD hash key (empty: derived from the server secret)
+      near_ahead: 3          # "your turn is near" SMS at this many people ahead (0: none)
+      near_by_service: {DD: 5}   # … per service, where it differs
 
 Why these numbers: Hanoi's centers allow 2 numbers a day and 1 per field; a 6-digit
 code with 5 tries is a 1-in-200,000 guess, and a phone gets at most 3 codes in 15
@@ -42,8 +44,9 @@ _INTS: dict[str, tuple[int, int, int]] = {  # key: (default, lowest, highest)
     "otp_per_address": (10, 1, 1000),
     "otp_window_s": (900, 60, 86400),
     "proof_ttl_s": (1800, 60, 86400),
+    "near_ahead": (3, 0, 50),
 }
-_KEYS = ("enabled", "cccd_key", *_INTS)
+_KEYS = ("enabled", "cccd_key", "near_by_service", *_INTS)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,12 @@ class RemoteSettings:
     otp_window_s: int = 900
     proof_ttl_s: int = 1800
     cccd_key: str = ""
+    near_ahead: int = 3
+    near_by_service: tuple[tuple[str, int], ...] = ()
+
+    def near_for(self, service: str) -> int:
+        """People ahead at which a remote ticket of `service` is told its turn is near."""
+        return dict(self.near_by_service).get(service, self.near_ahead)
 
 
 def _parse(cfg: Config) -> RemoteSettings:
@@ -84,9 +93,24 @@ def _parse(cfg: Config) -> RemoteSettings:
         key = ""
     if not isinstance(key, str) or (key and len(key) < 16):
         raise ConfigError(f"{SECTION}.cccd_key: expected a text of at least 16 characters")
+    by_service = raw.get("near_by_service") or {}
+    if not isinstance(by_service, dict):
+        raise ConfigError(f"{SECTION}.near_by_service: expected a mapping service: people ahead")
+    for code, n in by_service.items():
+        if (
+            not isinstance(code, str)
+            or isinstance(n, bool)
+            or not isinstance(n, int)
+            or not 0 <= n <= 50
+        ):
+            raise ConfigError(
+                f"{SECTION}.near_by_service.{code}: expected a whole number 0–50, got {shown(n)}"
+            )
     if values["per_service_day"] > values["per_person_day"]:
         raise ConfigError(f"{SECTION}.per_service_day: must not exceed per_person_day")
-    return RemoteSettings(enabled=enabled, cccd_key=key, **values)
+    return RemoteSettings(
+        enabled=enabled, cccd_key=key, near_by_service=tuple(sorted(by_service.items())), **values
+    )
 
 
 settings: PerConfig[RemoteSettings] = PerConfig(_parse)

@@ -24,6 +24,7 @@ from .config import Config
 from .notify import remote as sms
 from .protocol import TicketAction, TicketStatus
 from .remote_config import settings
+from .store import catalog
 from .store import remote as store
 from .store import tickets as tickets_store
 
@@ -115,3 +116,47 @@ def check_in(conn: sqlite3.Connection, t: dict[str, Any], at: str, actor: str) -
         None,
     )
     return {**t, "pending_checkin": 0}
+
+
+def near_turn(
+    conn: sqlite3.Connection, cfg: Config, *, day: str, services: Sequence[str], now: datetime
+) -> int:
+    """Text "your turn is near" (once per ticket) to the remote tickets of `services`
+    with `remote.near_ahead` people or fewer ahead; returns how many were queued.
+    Only the front of each queue is read: a remote ticket is normal, so the people
+    ahead grow with its queue time."""
+    s = settings(cfg)
+    at = iso(now)
+    sent = 0
+    for service in services:
+        near = s.near_for(service)
+        if near == 0:
+            continue
+        counters: list[int] | None = None
+        for t in store.near_candidates(conn, day, service):
+            ahead = tickets_store.ahead_of(conn, t)
+            if ahead > near:
+                break
+            if counters is None:
+                counters = [
+                    c["number"]
+                    for c in catalog.counters(conn)
+                    if c["active"] and service in c["services"] and c["state"] == "open"
+                ]
+            store.mark_near(conn, t["id"], at)
+            queued = sms.queue(
+                conn,
+                cfg,
+                kind="near",
+                phone=t["phone"],
+                key=str(t["id"]),
+                params={
+                    "label": t["label"],
+                    "center": cfg.center_name,
+                    "ahead": ahead,
+                    "counters": ", ".join(str(n) for n in counters) or "-",
+                },
+                now=now,
+            )
+            sent += queued is not None
+    return sent

@@ -301,6 +301,7 @@ def call_next(
             recall_count=0,
         )
         call = _make_call(conn, t, counter, at, recall=False)
+        remote_queue.near_turn(conn, cfg, day=day, services=services, now=now)
         return CallResult(t, call, finished, tuple(lapsed))
 
 
@@ -385,7 +386,9 @@ def call_label(
             staff=actor,
             recall_count=0,
         )
-        return CallResult(t, _make_call(conn, t, counter, at, recall=False), finished)
+        call = _make_call(conn, t, counter, at, recall=False)
+        remote_queue.near_turn(conn, cfg, day=day, services=[t["queue_service"]], now=now)
+        return CallResult(t, call, finished)
 
 
 # --- serving ------------------------------------------------------------------------------

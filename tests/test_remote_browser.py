@@ -49,10 +49,13 @@ def test_take_a_number_from_home_check_in_and_get_called(
     assert "quét mã QR" in text(page.locator("#remote-note"))
     assert page.locator("#qr svg").is_visible()
     assert text(page.locator("#cancel")) == "Hủy số"
+    # nobody ahead: "your turn is near" (with a beep and a vibration where the phone can)
+    assert text(page.locator("#near")) == "Sắp đến lượt ông/bà — xin có mặt gần quầy."
     page.wait_for_selector("#live[data-up='1']")
     tracking_url = page.url
     sms = outbox(live_server.ctx, "0912345678")
-    assert len(sms) == 1 and sms[0]["text_ascii"].startswith("Ma xac thuc lay so tai ")
+    assert [s["kind"] for s in sms] == ["remote_otp", "remote_near"]
+    assert sms[0]["text_ascii"].startswith("Ma xac thuc lay so tai ")
 
     # at the center: the kiosk's USB scanner types the phone's QR, then Enter
     kiosk = open_kiosk(browser, live_server, kiosk_token)

@@ -17,11 +17,21 @@ from ..i18n import t as tr
 from ..public_url import public_base
 from ..realtime.kiosk import hub as kiosk_hub
 from ..remote_config import cccd_hash
+from ..reports.period import parse_period
 from ..store import catalog
 from ..store import tickets as store
 from ..tickets import Issued
 from . import api
-from .common import STAFF_ROLES, client_ip, current_identity, field, json_body, rate_limit, requires
+from .common import (
+    STAFF_ROLES,
+    SUPERVISOR_ROLES,
+    client_ip,
+    current_identity,
+    field,
+    json_body,
+    rate_limit,
+    requires,
+)
 from .openapi import (
     BOOL,
     EXTRA_PATHS,
@@ -208,6 +218,47 @@ def kiosk_check_in():
     return jsonify({"tickets": out})
 
 
+# --- the supervisor -----------------------------------------------------------------------
+@api.get("/remote/summary")
+@requires(roles=SUPERVISOR_ROLES)
+def remote_summary():
+    c = ctx()
+    return jsonify(domain.summary(c.db, c.cfg, c.now()))
+
+
+def _set_closed(code: str, closed: bool):
+    c = ctx()
+    who = current_identity()
+    assert who is not None
+    domain.set_closed(c.db, c.cfg, code, closed, who.name, c.now())
+    return jsonify(domain.summary(c.db, c.cfg, c.now()))
+
+
+@api.post("/remote/services/<code>/close")
+@requires(roles=SUPERVISOR_ROLES)
+def remote_close(code: str):
+    return _set_closed(code, True)
+
+
+@api.post("/remote/services/<code>/open")
+@requires(roles=SUPERVISOR_ROLES)
+def remote_open(code: str):
+    return _set_closed(code, False)
+
+
+@api.get("/reports/channels")
+@requires(roles=SUPERVISOR_ROLES)
+def channels_report():
+    c = ctx()
+    period = parse_period(request.args.get("from"), request.args.get("to"), c.cfg.tz, c.now())
+    return jsonify(
+        {
+            "period": {"from": period.day_from, "to": period.day_to},
+            "channels": domain.channel_report(c.db, period.day_from, period.day_to),
+        }
+    )
+
+
 # --- the OpenAPI document -----------------------------------------------------------------
 _PHONE = {"type": "string", "description": "Vietnamese mobile number, 10 digits (0xxxxxxxxx)"}
 _CCCD = {"type": "string", "description": "CCCD number, 12 digits; stored only as a keyed hash"}
@@ -313,6 +364,84 @@ EXTRA_PATHS["/kiosk/check-in"] = {
         body=_obj({"scan": STR, "lang": {"enum": ["vi", "en"]}}, ["scan"]),
         errors=(400, 401, 403, 404, 409, 429),
         tag="remote",
+    )
+}
+_COUNTS = {
+    k: INT for k in ("taken", "not_checked_in", "checked_in", "lapsed", "cancelled", "called")
+}
+_SUMMARY = _obj(
+    {
+        "day": STR,
+        "near_sms": INT,
+        "services": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "code": STR,
+                    "name_vi": STR,
+                    **_COUNTS,
+                    "lapse_rate": {"type": ["number", "null"]},
+                    "remote_open": BOOL,
+                }
+            ),
+        },
+    }
+)
+EXTRA_PATHS["/remote/summary"] = {
+    "get": _op(
+        "Today's remote tickets per service, lapse rate, SMS 'your turn is near' sent (supervisor)",
+        {"200": _resp("Today", _SUMMARY)},
+        secured=True,
+        errors=(401, 403),
+        tag="remote",
+    )
+}
+for _verb, _what in (("close", "Close"), ("open", "Reopen")):
+    EXTRA_PATHS[f"/remote/services/{{code}}/{_verb}"] = {
+        "post": _op(
+            f"{_what} remote issuing of a service for today (supervisor; kiosks go on)",
+            {"200": _resp("Today, after the change", _SUMMARY)},
+            secured=True,
+            params=[_path_str("code")],
+            errors=(401, 403, 404),
+            tag="remote",
+        )
+    }
+EXTRA_PATHS["/reports/channels"] = {
+    "get": _op(
+        "Tickets and waits by channel (kiosk, staff, remote) and the remote lapse rate",
+        {
+            "200": _resp(
+                "Per channel",
+                _obj(
+                    {
+                        "period": _obj({"from": STR, "to": STR}),
+                        "channels": {
+                            "type": "array",
+                            "items": _obj(
+                                {
+                                    "channel": STR,
+                                    "tickets": INT,
+                                    "served": INT,
+                                    "no_show": INT,
+                                    "cancelled": INT,
+                                    "lapsed": INT,
+                                    "wait_mean_min": {"type": ["number", "null"]},
+                                    "lapse_rate": {"type": ["number", "null"]},
+                                }
+                            ),
+                        },
+                    }
+                ),
+            )
+        },
+        secured=True,
+        params=[
+            {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+            {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+        ],
+        errors=(400, 401, 403),
+        tag="reports",
     )
 }
 # a public ticket says whether it was taken from home and whether its holder checked in

@@ -55,7 +55,32 @@ def m0015_remote_tickets(db: Utils) -> None:
             db.execute(stmt)
 
 
-MIGRATIONS: list[tuple[Any, ...]] = [("0015_remote_tickets", m0015_remote_tickets, _PG_0015)]
+_NEAR = """
+CREATE INDEX remote_ticket_near ON remote_ticket (day, service) WHERE near_sent_at IS NULL;
+CREATE TABLE remote_closed (
+    service TEXT NOT NULL,
+    day TEXT NOT NULL,
+    closed_by TEXT,
+    closed_at TEXT NOT NULL,
+    PRIMARY KEY (service, day)
+);
+"""
+_PG_0016 = "ALTER TABLE remote_ticket ADD COLUMN near_sent_at TEXT;\n" + _NEAR
+
+
+def m0016_remote_near(db: Utils) -> None:
+    """When the "your turn is near" SMS went (once per ticket), and the services whose
+    remote issuing a supervisor closed for a day."""
+    db.execute("ALTER TABLE remote_ticket ADD COLUMN near_sent_at TEXT")
+    for stmt in _NEAR.split(";"):
+        if stmt.strip():
+            db.execute(stmt)
+
+
+MIGRATIONS: list[tuple[Any, ...]] = [
+    ("0015_remote_tickets", m0015_remote_tickets, _PG_0015),
+    ("0016_remote_near", m0016_remote_near, _PG_0016),
+]
 
 
 # --- tickets ------------------------------------------------------------------------------
@@ -152,12 +177,58 @@ def pending_ahead(
     return [dict(r) for r in rows]
 
 
-def counts_today(conn: sqlite3.Connection, day: str) -> dict[str, int]:
-    """Remote tickets taken per service on `day` (the supervisor's view, the page)."""
+def day_counts(conn: sqlite3.Connection, day: str) -> list[tuple[str, str, int, int]]:
+    """(service, status, not checked in, count) of the remote tickets taken on `day`."""
     rows = conn.execute(
-        "SELECT service, count(*) FROM remote_ticket WHERE day = ? GROUP BY service", (day,)
+        """SELECT r.service, t.status, t.pending_checkin, count(*)
+           FROM remote_ticket r JOIN ticket t ON t.id = r.ticket_id
+           WHERE r.day = ? GROUP BY r.service, t.status, t.pending_checkin""",
+        (day,),
     )
-    return {r[0]: int(r[1]) for r in rows}
+    return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+
+def near_candidates(
+    conn: sqlite3.Connection, day: str, service: str, limit: int = 20
+) -> list[dict[str, Any]]:
+    """A queue's waiting remote tickets not yet told their turn is near, front first."""
+    rows = conn.execute(
+        """SELECT t.* FROM remote_ticket r JOIN ticket t ON t.id = r.ticket_id
+           WHERE r.day = ? AND r.service = ? AND r.near_sent_at IS NULL
+             AND t.status = 'waiting' AND t.queue_service = ? AND t.phone IS NOT NULL
+           ORDER BY t.queued_at, t.id LIMIT ?""",
+        (day, service, service, limit),
+    )
+    return [dict(r) for r in rows]
+
+
+def mark_near(conn: sqlite3.Connection, ticket_id: int, at: str) -> None:
+    conn.execute("UPDATE remote_ticket SET near_sent_at = ? WHERE ticket_id = ?", (at, ticket_id))
+
+
+def near_sent(conn: sqlite3.Connection, day: str) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM remote_ticket WHERE day = ? AND near_sent_at IS NOT NULL", (day,)
+    ).fetchone()
+    return int(row[0])
+
+
+# --- closing remote issuing ---------------------------------------------------------------
+def close(conn: sqlite3.Connection, service: str, day: str, by: str, at: str) -> None:
+    conn.execute(
+        """INSERT INTO remote_closed (service, day, closed_by, closed_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (service, day) DO NOTHING""",
+        (service, day, by, at),
+    )
+
+
+def reopen(conn: sqlite3.Connection, service: str, day: str) -> None:
+    conn.execute("DELETE FROM remote_closed WHERE service = ? AND day = ?", (service, day))
+
+
+def closed(conn: sqlite3.Connection, day: str) -> set[str]:
+    rows = conn.execute("SELECT service FROM remote_closed WHERE day = ?", (day,))
+    return {r[0] for r in rows}
 
 
 # --- one-time codes -----------------------------------------------------------------------
@@ -201,3 +272,17 @@ def proof_phone(conn: sqlite3.Connection, token_hash: str, now: str) -> str | No
         (token_hash, now),
     ).fetchone()
     return str(row[0]) if row else None
+
+
+# --- the report by channel ----------------------------------------------------------------
+def channel_counts(conn: sqlite3.Connection, first: str, last: str) -> list[dict[str, Any]]:
+    """Per channel and status over the days `first`..`last`: tickets, and the minutes
+    from queueing to the call of those called."""
+    rows = conn.execute(
+        """SELECT channel, status, count(*) AS n, count(called_at) AS called,
+                  sum((julianday(called_at) - julianday(queued_at)) * 1440.0) AS wait_min
+           FROM ticket WHERE day >= ? AND day <= ?
+           GROUP BY channel, status""",
+        (first, last),
+    )
+    return [dict(r) for r in rows]

@@ -16,6 +16,7 @@ from ..context import ctx
 from ..hours import hours_to_json
 from ..i18n import LANGS, bundle
 from ..remote_config import settings
+from ..store import remote as remote_store
 
 bp = Blueprint("remote", __name__)
 
@@ -25,14 +26,18 @@ def take_from_home():
     c = ctx()
     now = c.now()
     s = settings(c.cfg)
+    day = business_day(now, c.cfg.tz).isoformat()
     with c.db.read() as conn:
         services = hall.services_summary(conn, c.cfg, now)
+        closed = remote_store.closed(conn, day)
+    for svc in services:
+        svc["remote_open"] = svc["code"] not in closed
     data = {
         "center": {"vi": c.cfg.center_name, "en": c.cfg.center_name_en},
         "enabled": s.enabled,
         "services": services,
         "hours": hours_to_json(c.cfg.office_hours),
-        "today": business_day(now, c.cfg.tz).isoformat(),
+        "today": day,
         "limits": {"person": s.per_person_day, "service": s.per_service_day},
         "texts": {lang: bundle("remote.page.", lang) for lang in LANGS},
     }

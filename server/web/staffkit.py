@@ -129,7 +129,11 @@ def flash_redirect(message: str, to: str) -> BaseResponse:
 
 
 #: Supervisor pages of other areas, linked from the top bar when they are installed.
-OTHER_PAGES = (("/dossiers", "Hồ sơ", "dossiers"), ("/reports", "Báo cáo", "reports"))
+OTHER_PAGES = (
+    ("/dossiers", "Hồ sơ", "dossiers"),
+    ("/reports", "Báo cáo", "reports"),
+    ("/supervisor/remote", "Lấy số trực tuyến", "remote"),
+)
 
 
 def _other_pages() -> list[tuple[str, str, str]]:

@@ -21,6 +21,7 @@ from ..context import ctx
 from ..i18n import LANGS, bundle
 from ..protocol import Channel, TicketStatus
 from ..public_url import public_base
+from ..remote_config import settings as remote_settings
 from ..store import tickets as store
 
 bp = Blueprint("track", __name__)
@@ -83,6 +84,8 @@ def track(token: str):
         "priorities": {p.code: {"vi": p.name_vi, "en": p.name_en} for p in c.cfg.priority_classes},
         "texts": texts,
         "lang": lang,
+        # a remote ticket's page alerts (sound, vibration) at this many people ahead
+        "near_ahead": remote_settings(c.cfg).near_for(ticket["service"]),
     }
     qr = None
     if t is not None and t["channel"] == Channel.REMOTE and t["status"] == TicketStatus.WAITING:

@@ -29,7 +29,10 @@
     const list = $("services");
     list.replaceChildren(...data.services.map((s) => {
       const lines = [M.el("span", { class: "ls-svc-name", text: name(s) })];
-      if (s.open) {
+      const open = s.open && s.remote_open !== false;
+      if (s.open && s.remote_open === false) {
+        lines.push(M.el("span", { class: "ls-svc-line closed", text: tr("closed_remote") }));
+      } else if (s.open) {
         lines.push(M.el("span", { class: "ls-svc-line", text: tr(s.waiting ? "waiting" : "waiting_none", { n: s.waiting }) }));
         if (s.estimated_wait_min != null) lines.push(M.el("span", { class: "ls-svc-line", text: tr("estimate", { n: s.estimated_wait_min }) }));
       } else {
@@ -37,7 +40,7 @@
         lines.push(M.el("span", { class: "ls-svc-line closed", text: tr("closed") + (when ? " " + when : "") }));
       }
       const b = M.el("button", { type: "button", class: "ls-svc", "data-code": s.code }, ...lines);
-      b.disabled = !s.open || !data.enabled;
+      b.disabled = !open || !data.enabled;
       b.addEventListener("click", () => {
         state.service = s;
         say("");

@@ -10,6 +10,25 @@
   })();
   const state = { lang: stored === "en" || stored === "vi" ? stored : data.lang, ticket: data.ticket, up: true };
   let vibratedFor = null;
+  let nearAlerted = false;
+
+  // "your turn is near": a short beep (no audio file) and a vibration, once
+  function nearAlert() {
+    nearAlerted = true;
+    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    try {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      const ac = new Ctx();
+      const osc = ac.createOscillator();
+      const gain = ac.createGain();
+      osc.frequency.value = 880;
+      gain.gain.value = 0.2;
+      osc.connect(gain).connect(ac.destination);
+      osc.start();
+      osc.stop(ac.currentTime + 0.4);
+    } catch (e) { /* no audio on this phone: the vibration and the text remain */ }
+    document.dispatchEvent(new CustomEvent("motcua:near"));
+  }
 
   function tr(key, params) {
     const s = (data.texts[state.lang] || data.texts.vi)["track." + key] || data.texts.vi["track." + key] || key;
@@ -73,6 +92,10 @@
     if ($("qr")) $("qr").hidden = !!t.checked_in;
     $("live").textContent = state.up ? tr("live") : tr("reconnecting");
     $("live").dataset.up = state.up ? "1" : "0";
+    const near = t.remote && status === "waiting" && t.people_ahead !== null && t.people_ahead <= data.near_ahead;
+    $("near").hidden = !near;
+    $("near").textContent = tr("near");
+    if (near && !nearAlerted) nearAlert();
     if (t.status === "called" && vibratedFor !== t.called_at) {
       vibratedFor = t.called_at;
       if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]);
