@@ -228,6 +228,7 @@ def test_a_runner_that_dies_mid_apply_resumes_and_publishes_once(
 
 def test_a_job_that_fails_mid_apply_is_undone_and_never_seen(existing, monkeypatch):
     monkeypatch.setattr(pipeline, "BATCH_ROWS", 40)
+    monkeypatch.setattr(pipeline, "BATCH_SECONDS", 60.0)  # batches by rows, on any engine
     monkeypatch.setattr(pipeline, "UNDO_BATCH", 7)
     before, rows = seen(existing.db), raw(existing.db)
     pauses = {"n": 0}
