@@ -30,6 +30,19 @@ STAFF_AT_1 = _exp(anonymous=401, kiosk=403, display=403, staff_elsewhere=403)
 STAFF_ANY = _exp(anonymous=401, kiosk=403, display=403)
 SUPERVISOR = _exp(anonymous=401, kiosk=403, display=403, staff_elsewhere=403, staff_1=403)
 KIOSK_OR_STAFF = _exp(anonymous=401, display=403)
+KIOSK_ONLY = _exp(
+    anonymous=401, display=403, staff_elsewhere=403, staff_1=403, supervisor=403, admin=403
+)
+#: a department key with scope "remote" (a portal): no role here holds one
+PORTAL = _exp(
+    anonymous=401,
+    kiosk=403,
+    display=403,
+    staff_elsewhere=403,
+    staff_1=403,
+    supervisor=403,
+    admin=403,
+)
 
 
 @dataclass
@@ -142,6 +155,41 @@ def api_table(s: dict[str, Any]) -> dict[tuple[str, str], Row]:
         ("POST", "/api/v1/notifications/<int:notification_id>/retry"): Row(
             "/api/v1/notifications/999/retry", SUPERVISOR
         ),
+        # numbers taken from home (remote area): the phone page is public (codes are
+        # rate-limited, takes need a confirmed phone); portals use a key with scope remote
+        ("POST", "/api/v1/remote/code"): Row(
+            "/api/v1/remote/code", PUBLIC, {"phone": "0912345678"}
+        ),
+        ("POST", "/api/v1/remote/verify"): Row(
+            "/api/v1/remote/verify", PUBLIC, {"phone": "0912345678", "code": "000000"}
+        ),
+        ("POST", "/api/v1/remote/tickets"): Row(
+            "/api/v1/remote/tickets", PUBLIC, {"service": "DD", "proof": "x"}
+        ),
+        ("POST", "/api/v1/remote/tickets/<token>/cancel"): Row(
+            f"/api/v1/remote/tickets/{tok}/cancel", PUBLIC
+        ),
+        ("POST", "/api/v1/portal/tickets"): Row(
+            "/api/v1/portal/tickets", PORTAL, {"service": "DD", "phone": "0912345678"}
+        ),
+        ("GET", "/api/v1/portal/tickets/<token>"): Row(f"/api/v1/portal/tickets/{tok}", PORTAL),
+        ("POST", "/api/v1/portal/tickets/<token>/cancel"): Row(
+            f"/api/v1/portal/tickets/{tok}/cancel", PORTAL
+        ),
+        ("POST", "/api/v1/tickets/<int:ticket_id>/check-in"): Row(
+            f"/api/v1/tickets/{s['waiting_id']}/check-in", STAFF_ANY
+        ),
+        ("POST", "/api/v1/kiosk/check-in"): Row(
+            "/api/v1/kiosk/check-in", KIOSK_ONLY, {"scan": "xin chao"}
+        ),
+        ("GET", "/api/v1/remote/summary"): Row("/api/v1/remote/summary", SUPERVISOR),
+        ("POST", "/api/v1/remote/services/<code>/close"): Row(
+            "/api/v1/remote/services/TKQ/close", SUPERVISOR
+        ),
+        ("POST", "/api/v1/remote/services/<code>/open"): Row(
+            "/api/v1/remote/services/TKQ/open", SUPERVISOR
+        ),
+        ("GET", "/api/v1/reports/channels"): Row("/api/v1/reports/channels", SUPERVISOR),
     }
 
 
