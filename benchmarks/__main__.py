@@ -21,6 +21,7 @@ SECTIONS = [
     "hammer",
     "crash",
     "failover",
+    "scaleout",
     "kiosk_print",
     "board_latency",
     "dossier_lookup",
