@@ -70,9 +70,9 @@ def test_take_a_number_from_home_check_in_and_get_called(
     kiosk.wait_for_selector("#c-print[data-state=printed]")
     job = response.value.json()["tickets"][0]["print"]["job_id"]
     assert (tickets_dir / f"{job}.bin").exists()
-    page.wait_for_function(
-        "document.getElementById('remote-note').textContent.includes('Đã xác nhận')"
-    )
+    # polled from here: the page's CSP (script-src 'self') refuses a predicate evaluated
+    # in the page, which Playwright's wait_for_function does once it has to poll
+    page.locator("#remote-note", has_text="Đã xác nhận").wait_for()
     assert not page.locator("#qr").is_visible()
 
     staff = live_server.user("staff1", "staff", counters=[1])
@@ -82,9 +82,7 @@ def test_take_a_number_from_home_check_in_and_get_called(
         timeout=5,
     )
     assert r.status_code == 200 and r.json()["ticket"]["label"] == "1001"
-    page.wait_for_function(
-        "document.getElementById('status-main').textContent.includes('Đã đến lượt')"
-    )
+    page.locator("#status-main", has_text="Đã đến lượt").wait_for()
     assert text(page.locator("#status-main")) == "Đã đến lượt ông/bà — mời đến quầy số 1"
     assert errors == [] and kiosk.errors == []  # type: ignore[attr-defined]
     phone.close()
